@@ -1,0 +1,1060 @@
+/*
+ * qmp_core.c: addresses, framing, connection, greeting, negotiation and
+ * command execution for the QEMU Monitor Protocol.  See qmp_core.h.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/vm_sockets.h>
+#endif
+
+#include "qmp_core.h"
+
+struct qmp {
+	int fd;
+	int cancel_fd;
+	int is_unix;
+	int64_t deadline;		/* monotonic ms, 0 = none */
+	struct qmp_framer fr;
+	size_t max_size;
+	unsigned long next_id;
+	json_t *greeting;
+	qmp_event_fn *on_event;
+	void *event_ctx;
+	char name[512];			/* the address, for messages */
+	char err[1024];
+};
+
+const char *
+qmp_strerror(enum qmp_status st)
+{
+	switch (st) {
+	case QMP_OK:		return "success";
+	case QMP_ECOMMAND:	return "the command failed";
+	case QMP_EUSAGE:	return "usage error";
+	case QMP_ECONNECT:	return "cannot connect";
+	case QMP_EGREETING:	return "no valid greeting";
+	case QMP_ENEGOTIATE:	return "capabilities negotiation failed";
+	case QMP_ECLOSED:	return "connection lost before the reply";
+	case QMP_EPROTO:	return "protocol error";
+	case QMP_ETIMEOUT:	return "timed out";
+	case QMP_ELOCAL:	return "local failure";
+	case QMP_ECANCEL:	return "interrupted";
+	}
+	return "unknown status";
+}
+
+/* ---- Addresses ---------------------------------------------------- */
+
+/* Returns 1 when s (of length n) is a decimal number in [lo, hi]. */
+static int
+parse_uint(const char *s, size_t n, unsigned long lo, unsigned long hi,
+    unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 10)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < lo || v > hi)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* Returns QMP_EUSAGE after formatting a message into err. */
+static enum qmp_status
+addr_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return QMP_EUSAGE;
+}
+
+/* Returns QMP_OK after splitting "HOST:PORT" (host may be "[v6]"). */
+static enum qmp_status
+parse_hostport(const char *orig, const char *s, struct qmp_addr *a,
+    char *err, size_t errlen)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long port;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return addr_error(err, errlen,
+			    "%s: expected [IPV6]:PORT", orig);
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return addr_error(err, errlen,
+			    "%s: expected HOST:PORT", orig);
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen) != NULL)
+			return addr_error(err, errlen,
+			    "%s: an IPv6 address needs brackets: [ADDR]:PORT",
+			    orig);
+	}
+	if (hlen == 0)
+		return addr_error(err, errlen, "%s: missing host", orig);
+	if (hlen >= sizeof(a->host))
+		return addr_error(err, errlen, "%s: host name too long", orig);
+	if (!parse_uint(colon + 1, strlen(colon + 1), 1, 65535, &port))
+		return addr_error(err, errlen,
+		    "%s: bad port '%s' (expected 1-65535)", orig, colon + 1);
+	memcpy(a->host, h, hlen);
+	a->host[hlen] = '\0';
+	snprintf(a->port, sizeof(a->port), "%lu", port);
+	a->kind = QMP_ADDR_TCP;
+	return QMP_OK;
+}
+
+enum qmp_status
+qmp_parse_address(const char *s, struct qmp_addr *a, char *err,
+    size_t errlen)
+{
+	const char *p, *colon;
+	unsigned long cid, port;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	a->text = s;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (s == NULL || *s == '\0')
+		return addr_error(err, errlen, "empty address");
+	if (strncmp(s, "tcp:", 4) == 0)
+		return parse_hostport(s, s + 4, a, err, errlen);
+	if (strncmp(s, "vsock:", 6) == 0) {
+		p = s + 6;
+		colon = strchr(p, ':');
+		if (colon == NULL ||
+		    !parse_uint(p, (size_t)(colon - p), 0, UINT32_MAX, &cid) ||
+		    !parse_uint(colon + 1, strlen(colon + 1), 0, UINT32_MAX,
+		    &port))
+			return addr_error(err, errlen,
+			    "%s: expected vsock:CID:PORT", s);
+		a->kind = QMP_ADDR_VSOCK;
+		a->cid = (uint32_t)cid;
+		a->vport = (uint32_t)port;
+		return QMP_OK;
+	}
+	if (strncmp(s, "unix:", 5) == 0)
+		p = s + 5;
+	else if (*s == '[')
+		return parse_hostport(s, s, a, err, errlen);
+	else if (strchr(s, '/') == NULL && (colon = strrchr(s, ':')) != NULL)
+		return parse_hostport(s, s, a, err, errlen);
+	else
+		p = s;
+	n = strlen(p);
+	if (n == 0)
+		return addr_error(err, errlen, "%s: empty socket path", s);
+	if (n >= sizeof(a->path))
+		return addr_error(err, errlen,
+		    "%s: socket path too long (%zu bytes, at most %zu)", s, n,
+		    sizeof(a->path) - 1);
+	memcpy(a->path, p, n + 1);
+	a->kind = QMP_ADDR_UNIX;
+	return QMP_OK;
+}
+
+/* ---- The framer ----------------------------------------------------- */
+
+void
+qmp_framer_init(struct qmp_framer *f, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	f->max = max;
+	f->limit = max < SIZE_MAX ? max + 1 : max;
+}
+
+void
+qmp_framer_free(struct qmp_framer *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = f->len = f->start = f->scan = 0;
+}
+
+void
+qmp_framer_reset(struct qmp_framer *f)
+{
+	f->len = f->start = f->scan = 0;
+	f->depth = f->in_str = f->esc = 0;
+	f->skip_to_ff = 0;
+	f->handed = 0;
+}
+
+size_t
+qmp_framer_pending(const struct qmp_framer *f)
+{
+	return f->len - f->start;
+}
+
+char *
+qmp_framer_space(struct qmp_framer *f, size_t *n)
+{
+	size_t want, ncap;
+	char *nbuf;
+
+	*n = 0;
+	if (f->handed) {
+		f->start = f->scan;
+		f->handed = 0;
+	}
+	/* Move the message in progress to the front before growing. */
+	if (f->start > 0) {
+		memmove(f->buf, f->buf + f->start, f->len - f->start);
+		f->len -= f->start;
+		f->scan -= f->start;
+		f->start = 0;
+	}
+	if (f->len >= f->limit)
+		return NULL;
+	if (f->cap - f->len < 4096 && f->cap < f->limit) {
+		want = f->cap < 65536 ? 65536 : f->cap * 2;
+		if (want < f->cap || want > f->limit)
+			want = f->limit;
+		ncap = want;
+		nbuf = realloc(f->buf, ncap);
+		if (nbuf == NULL) {
+			f->why = "out of memory";
+			return NULL;
+		}
+		f->buf = nbuf;
+		f->cap = ncap;
+	}
+	*n = f->cap - f->len;
+	if (*n > f->limit - f->len)
+		*n = f->limit - f->len;
+	return f->buf + f->len;
+}
+
+void
+qmp_framer_commit(struct qmp_framer *f, size_t n)
+{
+	f->len += n;
+}
+
+enum qmp_frame
+qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
+{
+	const unsigned char *b = (const unsigned char *)f->buf;
+	size_t i = f->scan, end = f->len;
+
+	/* A message handed out last time is consumed now. */
+	if (f->handed) {
+		f->start = i;
+		f->handed = 0;
+	}
+	for (;;) {
+		if (f->skip_to_ff) {
+			const unsigned char *ff;
+
+			ff = i < end ? memchr(b + i, 0xff, end - i) : NULL;
+			if (ff == NULL) {
+				f->start = f->scan = end;
+				return QMP_FRAME_MORE;
+			}
+			i = (size_t)(ff - b) + 1;
+			f->start = i;
+			f->skip_to_ff = 0;
+		}
+		if (f->depth == 0) {
+			/* Between messages: only whitespace may come. */
+			while (i < end && (b[i] == ' ' || b[i] == '\t' ||
+			    b[i] == '\r' || b[i] == '\n'))
+				i++;
+			f->start = i;
+			if (i == end) {
+				f->scan = i;
+				return QMP_FRAME_MORE;
+			}
+			if (b[i] != '{') {
+				f->scan = i;
+				f->bad = b[i];
+				f->why = "expected a JSON object";
+				return QMP_FRAME_ERROR;
+			}
+			f->depth = 1;
+			i++;
+		}
+		while (i < end) {
+			unsigned char c = b[i++];
+
+			if (f->in_str) {
+				if (f->esc)
+					f->esc = 0;
+				else if (c == '\\')
+					f->esc = 1;
+				else if (c == '"')
+					f->in_str = 0;
+				else {
+					/* Skip a run of plain string bytes. */
+					while (i < end && b[i] != '"' &&
+					    b[i] != '\\')
+						i++;
+				}
+				continue;
+			}
+			switch (c) {
+			case '"':
+				f->in_str = 1;
+				break;
+			case '{':
+			case '[':
+				if (f->depth == INT_MAX) {
+					f->scan = i;
+					f->bad = c;
+					f->why = "nesting too deep";
+					return QMP_FRAME_ERROR;
+				}
+				f->depth++;
+				break;
+			case '}':
+			case ']':
+				if (--f->depth == 0) {
+					f->scan = i;
+					*msg = f->buf + f->start;
+					*len = i - f->start;
+					f->handed = 1;
+					if (*len > f->max)
+						return QMP_FRAME_TOOBIG;
+					return QMP_FRAME_MSG;
+				}
+				break;
+			default:
+				break;
+			}
+		}
+		f->scan = i;
+		if (f->scan - f->start > f->max)
+			return QMP_FRAME_TOOBIG;
+		return QMP_FRAME_MORE;
+	}
+}
+
+/* ---- The connection ------------------------------------------------- */
+
+/* Formats the failure description and returns st. */
+static enum qmp_status
+fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->err, sizeof(q->err), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int64_t
+qmp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct qmp *
+qmp_new(void)
+{
+	struct qmp *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return NULL;
+	q->fd = -1;
+	q->cancel_fd = -1;
+	q->max_size = QMP_DEFAULT_MAX_SIZE;
+	qmp_framer_init(&q->fr, q->max_size);
+	return q;
+}
+
+void
+qmp_free(struct qmp *q)
+{
+	if (q == NULL)
+		return;
+	if (q->fd >= 0)
+		close(q->fd);
+	qmp_framer_free(&q->fr);
+	json_decref(q->greeting);
+	free(q);
+}
+
+void
+qmp_set_deadline(struct qmp *q, int64_t deadline_ms)
+{
+	q->deadline = deadline_ms;
+}
+
+void
+qmp_set_max_size(struct qmp *q, size_t max)
+{
+	q->max_size = max;
+	q->fr.max = max;
+	q->fr.limit = max < SIZE_MAX ? max + 1 : max;
+}
+
+void
+qmp_set_event_handler(struct qmp *q, qmp_event_fn *fn, void *ctx)
+{
+	q->on_event = fn;
+	q->event_ctx = ctx;
+}
+
+void
+qmp_set_cancel_fd(struct qmp *q, int fd)
+{
+	q->cancel_fd = fd;
+}
+
+const char *
+qmp_errmsg(const struct qmp *q)
+{
+	return q->err;
+}
+
+json_t *
+qmp_greeting(struct qmp *q)
+{
+	return q->greeting;
+}
+
+/* Returns the poll timeout left before the deadline, -1 for none. */
+static int
+time_left(const struct qmp *q)
+{
+	int64_t left;
+
+	if (q->deadline == 0)
+		return -1;
+	left = q->deadline - qmp_now_ms();
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/*
+ * Waits until fd is ready for events, at most ms milliseconds (-1: no
+ * limit besides the deadline).  Returns 1 when ready, 0 when ms ran out,
+ * or a negative status: -QMP_ETIMEOUT, -QMP_ECANCEL, -QMP_ELOCAL.
+ */
+static int
+wait_fd(struct qmp *q, int fd, short events, int ms)
+{
+	struct pollfd pfd[2];
+	int left, n, r;
+
+	for (;;) {
+		left = time_left(q);
+		if (left == 0)
+			return -QMP_ETIMEOUT;
+		if (ms >= 0 && (left < 0 || ms < left))
+			left = ms;
+		n = 0;
+		if (fd >= 0) {
+			pfd[n].fd = fd;
+			pfd[n].events = events;
+			pfd[n].revents = 0;
+			n++;
+		}
+		if (q->cancel_fd >= 0) {
+			pfd[n].fd = q->cancel_fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
+		r = poll(pfd, (nfds_t)n, left);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -QMP_ELOCAL;
+		}
+		if (q->cancel_fd >= 0 && pfd[n - 1].revents != 0)
+			return -QMP_ECANCEL;
+		if (r > 0)
+			return 1;
+		if (ms >= 0 && (time_left(q) != 0 || q->deadline == 0))
+			return 0;
+	}
+}
+
+/* Returns a status describing a negative result of wait_fd. */
+static enum qmp_status
+wait_failed(struct qmp *q, int r, const char *what)
+{
+	switch (-r) {
+	case QMP_ETIMEOUT:
+		return fail(q, QMP_ETIMEOUT, "%s: timed out %s", q->name,
+		    what);
+	case QMP_ECANCEL:
+		return fail(q, QMP_ECANCEL, "%s: interrupted %s", q->name,
+		    what);
+	default:
+		return fail(q, QMP_ELOCAL, "poll: %s", strerror(errno));
+	}
+}
+
+/* Returns 0 after making fd non-blocking and close-on-exec, -1 on error. */
+static int
+set_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * Tries one connect.  Returns a connected socket, or -1 with errno set
+ * (ETIMEDOUT for the deadline, ECANCELED for the cancel descriptor).
+ */
+static int
+try_connect(struct qmp *q, int family, int type, int proto,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	int fd, r, e;
+	socklen_t elen = sizeof(e);
+
+	fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, sa, salen) == 0)
+		return fd;
+	if (errno != EINPROGRESS && errno != EINTR) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	r = wait_fd(q, fd, POLLOUT, -1);
+	if (r < 0) {
+		close(fd);
+		errno = r == -QMP_ETIMEOUT ? ETIMEDOUT :
+		    r == -QMP_ECANCEL ? ECANCELED : EIO;
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+		e = errno;
+	if (e != 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Tries every address a stands for once.  Returns a socket, or -1 with
+ * errno from the last attempt and q->err describing it.
+ */
+static int
+connect_once(struct qmp *q, const struct qmp_addr *a)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, e = 0, r;
+
+	if (a->kind == QMP_ADDR_UNIX) {
+		struct sockaddr_un sun;
+
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		fd = try_connect(q, AF_UNIX, SOCK_STREAM, 0,
+		    (struct sockaddr *)&sun, sizeof(sun));
+		if (fd < 0)
+			fail(q, QMP_ECONNECT, "%s: %s", a->path,
+			    strerror(errno));
+		return fd;
+	}
+	if (a->kind == QMP_ADDR_VSOCK) {
+#ifdef AF_VSOCK
+		struct sockaddr_vm svm;
+
+		memset(&svm, 0, sizeof(svm));
+		svm.svm_family = AF_VSOCK;
+		svm.svm_cid = a->cid;
+		svm.svm_port = a->vport;
+		fd = try_connect(q, AF_VSOCK, SOCK_STREAM, 0,
+		    (struct sockaddr *)&svm, sizeof(svm));
+		if (fd < 0)
+			fail(q, QMP_ECONNECT, "%s: %s", a->text,
+			    strerror(errno));
+		return fd;
+#else
+		errno = EAFNOSUPPORT;
+		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(errno));
+		return -1;
+#endif
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	r = getaddrinfo(a->host, a->port, &hints, &res);
+	if (r == EAI_ADDRFAMILY || r == EAI_NONAME) {
+		/* AI_ADDRCONFIG hides ::1 on hosts with only loopback. */
+		hints.ai_flags = AI_NUMERICSERV;
+		r = getaddrinfo(a->host, a->port, &hints, &res);
+	}
+	if (r != 0) {
+		errno = ENOENT;
+		fail(q, QMP_ECONNECT, "%s: %s", a->text,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = try_connect(q, ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol, ai->ai_addr, ai->ai_addrlen);
+		if (fd >= 0)
+			break;
+		e = errno;
+		if (e == ETIMEDOUT || e == ECANCELED)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
+		errno = e;
+	} else {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return fd;
+}
+
+enum qmp_status
+qmp_connect(struct qmp *q, const struct qmp_addr *a, int64_t wait_ms)
+{
+	int64_t until = wait_ms > 0 ? qmp_now_ms() + wait_ms : 0;
+	int fd, pause = 10, r;
+
+	snprintf(q->name, sizeof(q->name), "%s",
+	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
+	for (;;) {
+		fd = connect_once(q, a);
+		if (fd >= 0)
+			break;
+		if (errno == ETIMEDOUT)
+			return fail(q, QMP_ETIMEOUT, "%s: timed out connecting",
+			    q->name);
+		if (errno == ECANCELED)
+			return fail(q, QMP_ECANCEL, "%s: interrupted connecting",
+			    q->name);
+		if (errno != ENOENT && errno != ECONNREFUSED &&
+		    errno != EAGAIN)
+			return QMP_ECONNECT;
+		if (until == 0 || qmp_now_ms() >= until)
+			return QMP_ECONNECT;
+		r = wait_fd(q, -1, 0, pause);
+		if (r < 0) {
+			if (r == -QMP_ETIMEOUT) {
+				/* Keep the reason the last try gave. */
+				size_t n = strlen(q->err);
+
+				snprintf(q->err + n, sizeof(q->err) - n,
+				    " (timed out waiting)");
+				return QMP_ETIMEOUT;
+			}
+			return wait_failed(q, r, "waiting for the socket");
+		}
+		if (pause < 100)
+			pause *= 2;
+	}
+	q->fd = fd;
+	q->is_unix = a->kind == QMP_ADDR_UNIX;
+	return QMP_OK;
+}
+
+void
+qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
+{
+	(void)set_flags(fd);
+	q->fd = fd;
+	q->is_unix = is_unix;
+	snprintf(q->name, sizeof(q->name), "%s", name);
+}
+
+/*
+ * Writes all of buf, attaching fds to the first byte sent.  Returns
+ * QMP_OK, QMP_ECLOSED, QMP_ETIMEOUT, QMP_ECANCEL or QMP_ELOCAL.
+ */
+static enum qmp_status
+send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
+    size_t nfds)
+{
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	while (off < len) {
+		if (nfds > 0) {
+			struct msghdr mh;
+			struct iovec iov;
+			struct cmsghdr *cm;
+			union {
+				char buf[CMSG_SPACE(sizeof(int) * 253)];
+				struct cmsghdr align;
+			} u;
+
+			if (nfds > 253)
+				return fail(q, QMP_EUSAGE,
+				    "too many descriptors to pass");
+			memset(&mh, 0, sizeof(mh));
+			memset(&u, 0, sizeof(u));
+			iov.iov_base = (void *)(uintptr_t)(buf + off);
+			iov.iov_len = len - off;
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = u.buf;
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+			memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+			n = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+			if (n < 0 && errno == EBADF)
+				return fail(q, QMP_ELOCAL,
+				    "passing a descriptor: %s",
+				    strerror(errno));
+		} else
+			n = send(q->fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n >= 0) {
+			off += (size_t)n;
+			if (n > 0)
+				nfds = 0;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			r = wait_fd(q, q->fd, POLLOUT, -1);
+			if (r < 0)
+				return wait_failed(q, r, "sending");
+			continue;
+		}
+		if (errno == ENOTSOCK && nfds == 0) {
+			n = write(q->fd, buf + off, len - off);
+			if (n >= 0) {
+				off += (size_t)n;
+				continue;
+			}
+		}
+		if (errno == EPIPE || errno == ECONNRESET)
+			return fail(q, QMP_ECLOSED, "%s: %s while sending",
+			    q->name, strerror(errno));
+		if (errno == EINVAL && nfds > 0)
+			return fail(q, QMP_ELOCAL, "passing a descriptor: %s",
+			    strerror(errno));
+		return fail(q, QMP_ECLOSED, "%s: %s", q->name,
+		    strerror(errno));
+	}
+	return QMP_OK;
+}
+
+/*
+ * Returns the next complete message as raw bytes in *msg and *len (valid
+ * until the next read).  Failure: QMP_ECLOSED (q->err says whether it was
+ * a close or a reset), QMP_EPROTO (framing or size), QMP_ETIMEOUT,
+ * QMP_ECANCEL, QMP_ELOCAL.
+ */
+static enum qmp_status
+read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
+{
+	enum qmp_frame fr;
+	char *p;
+	size_t room;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		fr = qmp_framer_next(&q->fr, msg, len);
+		if (fr == QMP_FRAME_MSG)
+			return QMP_OK;
+		if (fr == QMP_FRAME_TOOBIG)
+			return fail(q, QMP_EPROTO,
+			    "%s: message over the size limit of %zu bytes "
+			    "(see --max-size)", q->name, q->fr.max);
+		if (fr == QMP_FRAME_ERROR) {
+			if (q->fr.bad >= 0x20 && q->fr.bad < 0x7f)
+				return fail(q, QMP_EPROTO,
+				    "%s: malformed message: %s, got '%c'",
+				    q->name, q->fr.why, q->fr.bad);
+			return fail(q, QMP_EPROTO,
+			    "%s: malformed message: %s, got byte 0x%02x",
+			    q->name, q->fr.why, q->fr.bad);
+		}
+		p = qmp_framer_space(&q->fr, &room);
+		if (p == NULL) {
+			if (room == 0 && q->fr.why != NULL &&
+			    strcmp(q->fr.why, "out of memory") == 0)
+				return fail(q, QMP_ELOCAL, "out of memory");
+			return fail(q, QMP_EPROTO,
+			    "%s: message over the size limit of %zu bytes "
+			    "(see --max-size)", q->name, q->fr.max);
+		}
+		n = read(q->fd, p, room);
+		if (n > 0) {
+			qmp_framer_commit(&q->fr, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			if (qmp_framer_pending(&q->fr) > 0)
+				return fail(q, QMP_ECLOSED,
+				    "%s: connection closed in the middle of a "
+				    "message %s", q->name, what);
+			return fail(q, QMP_ECLOSED,
+			    "%s: connection closed by the server %s", q->name,
+			    what);
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			r = wait_fd(q, q->fd, POLLIN, -1);
+			if (r < 0)
+				return wait_failed(q, r, what);
+			continue;
+		}
+		return fail(q, QMP_ECLOSED, "%s: %s %s", q->name,
+		    strerror(errno), what);
+	}
+}
+
+/*
+ * Reads and parses the next message into *out (new).  Returns as
+ * read_frame, plus QMP_EPROTO for JSON that does not parse.
+ */
+static enum qmp_status
+read_msg(struct qmp *q, json_t **out, const char *what)
+{
+	enum qmp_status st;
+	json_error_t jerr;
+	const char *m;
+	size_t len;
+
+	*out = NULL;
+	st = read_frame(q, &m, &len, what);
+	if (st != QMP_OK)
+		return st;
+	*out = json_loadb(m, len, JSON_ALLOW_NUL, &jerr);
+	if (*out == NULL)
+		return fail(q, QMP_EPROTO, "%s: malformed message: %s",
+		    q->name, jerr.text);
+	return QMP_OK;
+}
+
+enum qmp_status
+qmp_recv(struct qmp *q, json_t **msg)
+{
+	return read_msg(q, msg, "waiting for a message");
+}
+
+/* Returns 1 when msg is an event, after giving it to the handler. */
+static int
+take_event(struct qmp *q, json_t *msg)
+{
+	if (!json_is_string(json_object_get(msg, "event")))
+		return 0;
+	if (q->on_event != NULL)
+		q->on_event(q->event_ctx, msg);
+	return 1;
+}
+
+enum qmp_status
+qmp_handshake(struct qmp *q, unsigned flags)
+{
+	enum qmp_status st;
+	json_t *msg, *qmp, *caps, *cmd, *reply = NULL;
+	size_t i;
+	int has_oob = 0;
+
+	for (;;) {
+		st = read_msg(q, &msg, "waiting for the greeting");
+		if (st == QMP_ECLOSED || st == QMP_EPROTO)
+			return fail(q, QMP_EGREETING, "%s: no QMP greeting: %s",
+			    q->name, strchr(q->err, ':') ?
+			    strchr(q->err, ':') + 2 : q->err);
+		if (st != QMP_OK)
+			return st;
+		if (!take_event(q, msg))
+			break;
+		json_decref(msg);
+	}
+	qmp = json_object_get(msg, "QMP");
+	if (!json_is_object(qmp)) {
+		json_decref(msg);
+		return fail(q, QMP_EGREETING,
+		    "%s: no QMP greeting: the first message has no \"QMP\" "
+		    "object", q->name);
+	}
+	caps = json_object_get(qmp, "capabilities");
+	if (!json_is_object(json_object_get(qmp, "version")) ||
+	    !json_is_array(caps)) {
+		json_decref(msg);
+		return fail(q, QMP_EGREETING,
+		    "%s: no QMP greeting: \"QMP\" lacks a \"version\" object "
+		    "or a \"capabilities\" array", q->name);
+	}
+	for (i = 0; i < json_array_size(caps); i++)
+		if (json_is_string(json_array_get(caps, i)) &&
+		    strcmp(json_string_value(json_array_get(caps, i)),
+		    "oob") == 0)
+			has_oob = 1;
+	q->greeting = msg;
+
+	if ((flags & QMP_NEGOTIATE_OOB) && !has_oob)
+		return fail(q, QMP_ENEGOTIATE,
+		    "%s: the server does not offer the oob capability",
+		    q->name);
+	if (flags & QMP_NEGOTIATE_OOB)
+		cmd = json_pack("{s:s, s:{s:[s]}}", "execute",
+		    "qmp_capabilities", "arguments", "enable", "oob");
+	else
+		cmd = json_pack("{s:s}", "execute", "qmp_capabilities");
+	if (cmd == NULL)
+		return fail(q, QMP_ELOCAL, "out of memory");
+	st = qmp_execute(q, cmd, NULL, 0, &reply);
+	json_decref(cmd);
+	json_decref(reply);
+	switch (st) {
+	case QMP_OK:
+		return QMP_OK;
+	case QMP_ECOMMAND:
+		return fail(q, QMP_ENEGOTIATE, "%s: negotiation refused: %.900s",
+		    q->name, q->err);
+	case QMP_ECLOSED:
+		return fail(q, QMP_ENEGOTIATE, "%.1000s during negotiation",
+		    q->err);
+	default:
+		return st;
+	}
+}
+
+/* Returns 1 when err is an object with string "class" and "desc". */
+static int
+valid_error(json_t *err)
+{
+	return json_is_object(err) &&
+	    json_is_string(json_object_get(err, "class")) &&
+	    json_is_string(json_object_get(err, "desc"));
+}
+
+enum qmp_status
+qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
+    json_t **reply)
+{
+	enum qmp_status st;
+	json_t *id, *msg, *mid, *err;
+	char *text, idbuf[32];
+	int owned = 0;
+
+	*reply = NULL;
+	id = json_object_get(cmd, "id");
+	if (id == NULL) {
+		snprintf(idbuf, sizeof(idbuf), "qmpctl-%lu", ++q->next_id);
+		id = json_string(idbuf);
+		if (id == NULL || json_object_set_new(cmd, "id", id) < 0)
+			return fail(q, QMP_ELOCAL, "out of memory");
+		owned = 1;
+	}
+	text = json_dumps(cmd, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (owned)
+		id = json_object_get(cmd, "id");
+	if (text == NULL)
+		return fail(q, QMP_ELOCAL, "out of memory");
+	if (q->is_unix == 0 && nfds > 0) {
+		free(text);
+		return fail(q, QMP_EUSAGE,
+		    "%s: descriptors can be passed on unix sockets only",
+		    q->name);
+	}
+	st = send_all(q, text, strlen(text), fds, nfds);
+	free(text);
+	if (st != QMP_OK)
+		return st;
+
+	for (;;) {
+		st = read_msg(q, &msg, "before the reply");
+		if (st != QMP_OK)
+			return st;
+		if (!json_is_object(msg)) {
+			json_decref(msg);
+			return fail(q, QMP_EPROTO, "%s: message is not an object",
+			    q->name);
+		}
+		if (take_event(q, msg)) {
+			json_decref(msg);
+			continue;
+		}
+		err = json_object_get(msg, "error");
+		if (err == NULL && json_object_get(msg, "return") == NULL) {
+			json_decref(msg);
+			return fail(q, QMP_EPROTO,
+			    "%s: message is neither a reply nor an event",
+			    q->name);
+		}
+		mid = json_object_get(msg, "id");
+		if (mid != NULL && !json_equal(mid, id)) {
+			/* A reply to somebody else's command. */
+			json_decref(msg);
+			continue;
+		}
+		if (mid == NULL && err == NULL) {
+			json_decref(msg);
+			return fail(q, QMP_EPROTO, "%s: reply without an id",
+			    q->name);
+		}
+		if (err != NULL) {
+			if (!valid_error(err)) {
+				json_decref(msg);
+				return fail(q, QMP_EPROTO,
+				    "%s: error reply without a \"class\" and "
+				    "\"desc\" string", q->name);
+			}
+			*reply = msg;
+			return fail(q, QMP_ECOMMAND, "%s: %s",
+			    json_string_value(json_object_get(err, "class")),
+			    json_string_value(json_object_get(err, "desc")));
+		}
+		*reply = msg;
+		return QMP_OK;
+	}
+}

@@ -1,0 +1,179 @@
+/*
+ * qmp_core.h: the QEMU Monitor Protocol, without a user interface.
+ *
+ * Nothing here prints, exits or keeps global state.  A call that fails
+ * returns an enum qmp_status and leaves a one-line description of what
+ * failed and where in the connection, for qmp_errmsg().
+ *
+ * References follow jansson's rules: "new" means the caller owns the
+ * reference and must json_decref() it, "borrowed" means it stays owned by
+ * the connection and is valid until the connection is freed.
+ */
+#ifndef QMP_CORE_H
+#define QMP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+
+/* What went wrong, one kind per documented exit status of qmpctl. */
+enum qmp_status {
+	QMP_OK = 0,
+	QMP_ECOMMAND,	/* the server answered the command with an error */
+	QMP_EUSAGE,	/* the caller's address or input is unusable */
+	QMP_ECONNECT,	/* no connection could be made */
+	QMP_EGREETING,	/* the peer did not greet as a QMP server */
+	QMP_ENEGOTIATE,	/* qmp_capabilities failed */
+	QMP_ECLOSED,	/* connection lost before the reply */
+	QMP_EPROTO,	/* malformed or unusable message, or over the size limit */
+	QMP_ETIMEOUT,	/* the deadline passed */
+	QMP_ELOCAL,	/* a local failure: memory, a descriptor, a system call */
+	QMP_ECANCEL,	/* the cancel descriptor became readable */
+};
+
+/* Returns a short static description of a status. */
+const char *qmp_strerror(enum qmp_status);
+
+/* ---- Addresses ---------------------------------------------------- */
+
+enum qmp_addr_kind { QMP_ADDR_UNIX, QMP_ADDR_TCP, QMP_ADDR_VSOCK };
+
+struct qmp_addr {
+	enum qmp_addr_kind kind;
+	const char *text;	/* borrowed: what the user wrote, for messages */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char host[256];		/* tcp: host name or address, no brackets */
+	char port[6];		/* tcp: decimal port 1-65535 */
+	uint32_t cid;		/* vsock */
+	uint32_t vport;		/* vsock */
+};
+
+/*
+ * Parses "PATH", "unix:PATH", "HOST:PORT", "tcp:HOST:PORT", "[IPV6]:PORT"
+ * or "vsock:CID:PORT" into *a.  Returns QMP_OK, or QMP_EUSAGE with a
+ * message in err (which is always NUL-terminated when errlen > 0).
+ * a->text borrows s.
+ */
+enum qmp_status qmp_parse_address(const char *s, struct qmp_addr *a,
+    char *err, size_t errlen);
+
+/* ---- The framer: bytes in, complete top-level JSON objects out ----- */
+
+/*
+ * One linear pass over the bytes: each byte is looked at once, whatever
+ * the chunking.  Top-level whitespace is skipped; any other byte outside
+ * an object is an error.  Storage never grows beyond max + 1 bytes.
+ */
+struct qmp_framer {
+	char *buf;
+	size_t cap;		/* allocated bytes */
+	size_t len;		/* bytes held */
+	size_t start;		/* where the message being scanned starts */
+	size_t scan;		/* next byte to look at */
+	size_t max;		/* largest message accepted */
+	size_t limit;		/* largest allocation, max + 1 */
+	int depth;		/* nesting inside the current message */
+	int in_str, esc;
+	int skip_to_ff;		/* discard bytes through the next 0xFF */
+	int handed;		/* a message was handed out and is consumed next */
+	const char *why;	/* static text describing the last error */
+	unsigned char bad;	/* the offending byte, for errors */
+};
+
+enum qmp_frame { QMP_FRAME_MORE, QMP_FRAME_MSG, QMP_FRAME_ERROR,
+    QMP_FRAME_TOOBIG };
+
+/* Sets up an empty framer accepting messages of at most max bytes. */
+void qmp_framer_init(struct qmp_framer *, size_t max);
+void qmp_framer_free(struct qmp_framer *);
+/* Forgets everything held and any partial message. */
+void qmp_framer_reset(struct qmp_framer *);
+/*
+ * Returns where to put more bytes and sets *n to how many fit (at least
+ * one), or NULL when memory ran out or the message in progress already
+ * fills the limit (then *n is 0).
+ */
+char *qmp_framer_space(struct qmp_framer *, size_t *n);
+/* Records that n bytes were written at the place qmp_framer_space gave. */
+void qmp_framer_commit(struct qmp_framer *, size_t n);
+/*
+ * Scans what is held.  Returns QMP_FRAME_MSG with *msg and *len set to one
+ * complete object (valid until the next call), QMP_FRAME_MORE when more
+ * bytes are needed, QMP_FRAME_TOOBIG when the message in progress is over
+ * the limit, or QMP_FRAME_ERROR with f->why and f->bad set.
+ */
+enum qmp_frame qmp_framer_next(struct qmp_framer *, const char **msg,
+    size_t *len);
+/* Bytes held that were not handed out as messages yet. */
+size_t qmp_framer_pending(const struct qmp_framer *);
+
+/* ---- The connection ----------------------------------------------- */
+
+struct qmp;
+
+/* Called for every event; ev is borrowed for the duration of the call. */
+typedef void qmp_event_fn(void *ctx, json_t *ev);
+
+#define QMP_DEFAULT_MAX_SIZE ((size_t)128 << 20)
+
+/* Returns a new unconnected handle, or NULL when out of memory. */
+struct qmp *qmp_new(void);
+/* Closes the connection and frees everything, including the greeting. */
+void qmp_free(struct qmp *);
+
+/* Bounds every later call: an absolute CLOCK_MONOTONIC time in ms, or 0. */
+void qmp_set_deadline(struct qmp *, int64_t deadline_ms);
+/* Returns the current CLOCK_MONOTONIC time in milliseconds. */
+int64_t qmp_now_ms(void);
+void qmp_set_max_size(struct qmp *, size_t);
+void qmp_set_event_handler(struct qmp *, qmp_event_fn *, void *ctx);
+/* A descriptor that, once readable, makes any waiting call QMP_ECANCEL. */
+void qmp_set_cancel_fd(struct qmp *, int fd);
+
+/*
+ * Connects to a.  While the address is missing or refuses and wait_ms
+ * has not elapsed (nor the deadline passed), tries again.
+ */
+enum qmp_status qmp_connect(struct qmp *, const struct qmp_addr *a,
+    int64_t wait_ms);
+/* Uses an already connected stream socket; the handle owns it from now. */
+void qmp_attach_fd(struct qmp *, int fd, const char *name, int is_unix);
+
+#define QMP_NEGOTIATE_OOB	0x1	/* enable the oob capability */
+
+/*
+ * Reads the greeting (events before it go to the event handler) and
+ * negotiates capabilities.  Failure: QMP_EGREETING, QMP_ENEGOTIATE,
+ * QMP_ETIMEOUT, QMP_EPROTO, QMP_ECANCEL.
+ */
+enum qmp_status qmp_handshake(struct qmp *, unsigned flags);
+/* Returns the greeting object (borrowed), or NULL before qmp_handshake. */
+json_t *qmp_greeting(struct qmp *);
+
+/*
+ * Sends cmd (borrowed; an "id" member is added when it has none) with the
+ * descriptors fds[0..nfds) attached, and waits for the reply with its id.
+ * Events meanwhile go to the event handler; replies to other ids are
+ * dropped.  An error reply without an id is taken as the answer, since
+ * QEMU sends one when it could not read the command's id.
+ *
+ * QMP_OK: *reply is the reply object (new).  QMP_ECOMMAND: *reply is the
+ * reply object holding "error" (new), and qmp_errmsg() is "CLASS: DESC".
+ * Otherwise *reply is NULL.
+ */
+enum qmp_status qmp_execute(struct qmp *, json_t *cmd, const int *fds,
+    size_t nfds, json_t **reply);
+
+/*
+ * Returns the next message from the server, whatever it is, in *msg (new).
+ * Used to wait for events once no command is outstanding.
+ */
+enum qmp_status qmp_recv(struct qmp *, json_t **msg);
+
+/* The description of the last failure, without a trailing newline. */
+const char *qmp_errmsg(const struct qmp *);
+
+#endif

@@ -1,0 +1,603 @@
+/*
+ * qmpctl: run QEMU Monitor Protocol commands from a shell.
+ *
+ * This file owns the command line, the messages, the output format and
+ * the exit status; the protocol lives in qmp_core.c.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qmp_core.h"
+
+#ifndef QMPCTL_VERSION
+#define QMPCTL_VERSION "0.1.0"
+#endif
+
+/* Exit statuses, as documented in qmpctl.1 and README.md. */
+enum {
+	EX_OK = 0,
+	EX_COMMAND = 1,
+	EX_USAGE = 2,
+	EX_CONNECT = 3,
+	EX_GREETING = 4,
+	EX_NEGOTIATE = 5,
+	EX_CLOSED = 6,
+	EX_PROTO = 7,
+	EX_TIMEOUT = 8,
+	EX_LOCAL = 9,
+};
+
+static const char *progname = "qmpctl";
+
+static struct {
+	const char *addr;
+	const char *command;
+	const char *args;
+	double timeout;		/* seconds, 0 = none */
+	double wait;		/* seconds to retry the connect */
+	size_t max_size;
+	int pretty, full, raw;
+	int keep_going;
+} opt;
+
+static volatile sig_atomic_t caught_signal;
+static int stdout_failed;	/* reported once, at the first failure */
+static int sigpipe_fds[2] = { -1, -1 };
+
+/* Returns nothing: prints "qmpctl: MESSAGE" on one line of stderr. */
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[2048], *p;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* One line, whatever the server put in its text. */
+	for (p = buf; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s: %s\n", progname, buf);
+}
+
+/* Does not return: reports a usage error and exits with status 2. */
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	warnx_("%s (see --help)", buf);
+	exit(EX_USAGE);
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: qmpctl [-s ADDR] [-c NAME [-a JSON|@FILE|@-]] [-t SECONDS]\n"
+"              [--wait SECONDS] [--max-size BYTES] [-p] [-f] [-r] [-k]\n"
+"       qmpctl [-s ADDR] < COMMANDS.json\n"
+"\n"
+"Run QEMU Monitor Protocol commands and print their results as JSON.\n"
+"\n"
+"  -s, --socket ADDR     server address (default: $QMP_SOCKET): PATH,\n"
+"                        unix:PATH, HOST:PORT, tcp:HOST:PORT, [IPV6]:PORT\n"
+"  -c, --command NAME    the command to run\n"
+"  -a, --args JSON       its arguments, a JSON object; @FILE reads them\n"
+"                        from FILE, @- from standard input\n"
+"  -t, --timeout SECONDS bound the whole run (fractions allowed; 0: none)\n"
+"      --wait SECONDS    retry the connect while the socket is missing or\n"
+"                        refusing, for up to SECONDS\n"
+"      --max-size BYTES  largest message accepted from the server\n"
+"                        (suffix K, M or G; default 128M)\n"
+"  -p, --pretty          indent the output\n"
+"  -f, --full            print whole reply objects, not just the return value\n"
+"  -r, --raw             print a string result as bare text, like jq -r\n"
+"  -k, --keep-going      in a batch, run every command even after a failure\n"
+"  -h, --help            print this help and exit\n"
+"  -V, --version         print the version and exit\n"
+"\n"
+"Without -c, standard input holds QMP command objects such as\n"
+"{\"execute\": \"query-status\"}, run in order over one connection.\n"
+"\n"
+"Exit status: 0 success, 1 the server answered with an error, 2 usage,\n"
+"3 cannot connect, 4 no valid greeting, 5 negotiation failed, 6 connection\n"
+"lost before the reply, 7 protocol error, 8 timeout, 9 local failure,\n"
+"128+N killed by signal N (SIGINT, SIGTERM).\n");
+}
+
+/* Returns the seconds in s, or exits with a usage error naming opt. */
+static double
+parse_seconds(const char *name, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    v < 0 || v > 1e8)
+		usage_error("%s: invalid number of seconds: '%s'", name, s);
+	return v;
+}
+
+/* Returns the byte count in s (suffix K, M, G), or exits. */
+static size_t
+parse_size(const char *name, const char *s)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		usage_error("%s: invalid size: '%s'", name, s);
+	v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	default: break;
+	}
+	if (errno != 0 || *end != '\0' || v == 0 ||
+	    v > (unsigned long long)(SIZE_MAX / 4) / mul)
+		usage_error("%s: invalid size: '%s'", name, s);
+	return (size_t)(v * mul);
+}
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	char c = 0;
+
+	if (caught_signal == 0)
+		caught_signal = sig;
+	if (write(sigpipe_fds[1], &c, 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
+	errno = e;
+}
+
+/* Returns nothing; routes SIGINT and SIGTERM to the cancel pipe. */
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	int i;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(sigpipe_fds) < 0) {
+		warnx_("pipe: %s", strerror(errno));
+		exit(EX_LOCAL);
+	}
+	for (i = 0; i < 2; i++) {
+		fcntl(sigpipe_fds[i], F_SETFD, FD_CLOEXEC);
+		fcntl(sigpipe_fds[i], F_SETFL, O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: blocking reads return */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Returns the exit status for a core status. */
+static int
+exit_code(enum qmp_status st)
+{
+	switch (st) {
+	case QMP_OK:		return EX_OK;
+	case QMP_ECOMMAND:	return EX_COMMAND;
+	case QMP_EUSAGE:	return EX_USAGE;
+	case QMP_ECONNECT:	return EX_CONNECT;
+	case QMP_EGREETING:	return EX_GREETING;
+	case QMP_ENEGOTIATE:	return EX_NEGOTIATE;
+	case QMP_ECLOSED:	return EX_CLOSED;
+	case QMP_EPROTO:	return EX_PROTO;
+	case QMP_ETIMEOUT:	return EX_TIMEOUT;
+	case QMP_ELOCAL:	return EX_LOCAL;
+	case QMP_ECANCEL:
+		return 128 + (caught_signal ? caught_signal : SIGINT);
+	}
+	return EX_LOCAL;
+}
+
+/*
+ * Reads all of fd into a new NUL-terminated buffer of at most max bytes.
+ * Returns the buffer with *len set, or NULL after reporting (exits with
+ * the interrupt status on a signal).
+ */
+static char *
+read_all(int fd, const char *name, size_t max, size_t *len)
+{
+	char *buf = NULL, *nbuf;
+	size_t cap = 0, n = 0;
+	ssize_t r;
+
+	for (;;) {
+		if (cap - n < 2) {
+			size_t ncap = cap ? cap * 2 : 65536;
+
+			if (ncap > max + 2)
+				ncap = max + 2;
+			if (ncap <= cap) {
+				free(buf);
+				usage_error("%s: more than %zu bytes "
+				    "(see --max-size)", name, max);
+			}
+			nbuf = realloc(buf, ncap);
+			if (nbuf == NULL) {
+				free(buf);
+				warnx_("%s: out of memory", name);
+				exit(EX_LOCAL);
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r > 0) {
+			n += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			break;
+		if (errno == EINTR && !caught_signal)
+			continue;
+		if (errno == EINTR)
+			exit(128 + caught_signal);
+		free(buf);
+		usage_error("%s: %s", name, strerror(errno));
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Returns the arguments object given with -a (new), or exits. */
+static json_t *
+load_args(const char *spec)
+{
+	json_error_t jerr;
+	const char *name = "-a";
+	char *text = NULL;
+	size_t len;
+	json_t *v;
+	int fd;
+
+	if (spec[0] == '@') {
+		name = spec[1] == '-' && spec[2] == '\0' ? "stdin" : spec + 1;
+		if (strcmp(name, "stdin") == 0 && spec[1] == '-')
+			fd = STDIN_FILENO;
+		else if ((fd = open(spec + 1, O_RDONLY | O_CLOEXEC)) < 0)
+			usage_error("%s: %s", spec + 1, strerror(errno));
+		text = read_all(fd, name, opt.max_size, &len);
+		if (fd != STDIN_FILENO)
+			close(fd);
+		v = json_loadb(text, len, 0, &jerr);
+		free(text);
+	} else
+		v = json_loads(spec, 0, &jerr);
+	if (v == NULL)
+		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
+		    jerr.text, jerr.line, jerr.column);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		usage_error("%s: the arguments must be a JSON object", name);
+	}
+	return v;
+}
+
+/* ---- Commands from standard input ---------------------------------- */
+
+struct input {
+	struct qmp_framer fr;
+	int eof;
+	unsigned long count;	/* commands read so far */
+};
+
+/*
+ * Checks that cmd is a QMP command object.  Returns NULL when it is, or
+ * a static description of what is wrong.
+ */
+static const char *
+check_command(json_t *cmd)
+{
+	const char *key;
+	json_t *v;
+	int names = 0;
+
+	if (!json_is_object(cmd))
+		return "not a JSON object";
+	json_object_foreach(cmd, key, v) {
+		if (strcmp(key, "execute") == 0 ||
+		    strcmp(key, "exec-oob") == 0) {
+			if (!json_is_string(v))
+				return "\"execute\" must be a string";
+			names++;
+		} else if (strcmp(key, "arguments") == 0) {
+			if (!json_is_object(v))
+				return "\"arguments\" must be an object";
+		} else if (strcmp(key, "id") != 0)
+			return "unknown member (expected execute, arguments, "
+			    "id)";
+	}
+	if (names != 1)
+		return "needs exactly one \"execute\" member";
+	return NULL;
+}
+
+/*
+ * Returns the next command object from stdin (new), or NULL at the end.
+ * Malformed input is a usage error: it exits with status 2.
+ */
+static json_t *
+next_command(struct input *in)
+{
+	const char *m;
+	json_error_t jerr;
+	const char *why;
+	enum qmp_frame fr;
+	size_t len, room;
+	ssize_t r;
+	char *p;
+	json_t *cmd;
+
+	for (;;) {
+		fr = qmp_framer_next(&in->fr, &m, &len);
+		if (fr == QMP_FRAME_MSG)
+			break;
+		if (fr == QMP_FRAME_ERROR)
+			usage_error("stdin: command %lu: expected a JSON object",
+			    in->count + 1);
+		if (fr == QMP_FRAME_TOOBIG)
+			usage_error("stdin: command %lu is over %zu bytes "
+			    "(see --max-size)", in->count + 1, in->fr.max);
+		if (in->eof) {
+			if (qmp_framer_pending(&in->fr) > 0)
+				usage_error("stdin: command %lu: incomplete JSON "
+				    "at the end of input", in->count + 1);
+			return NULL;
+		}
+		p = qmp_framer_space(&in->fr, &room);
+		if (p == NULL) {
+			warnx_("stdin: out of memory");
+			exit(EX_LOCAL);
+		}
+		r = read(STDIN_FILENO, p, room);
+		if (r > 0)
+			qmp_framer_commit(&in->fr, (size_t)r);
+		else if (r == 0)
+			in->eof = 1;
+		else if (errno == EINTR && caught_signal)
+			exit(128 + caught_signal);
+		else if (errno != EINTR && errno != EAGAIN)
+			usage_error("stdin: %s", strerror(errno));
+		else if (errno == EAGAIN) {
+			struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+
+			(void)poll(&pfd, 1, -1);
+		}
+	}
+	in->count++;
+	cmd = json_loadb(m, len, 0, &jerr);
+	if (cmd == NULL)
+		usage_error("stdin: command %lu: invalid JSON: %s", in->count,
+		    jerr.text);
+	if ((why = check_command(cmd)) != NULL) {
+		json_decref(cmd);
+		usage_error("stdin: command %lu: %s", in->count, why);
+	}
+	return cmd;
+}
+
+/* ---- Output ---------------------------------------------------------- */
+
+/* Returns 0 after writing v as one JSON text and a newline, -1 on error. */
+static int
+print_json(json_t *v)
+{
+	size_t flags = JSON_ENCODE_ANY;
+
+	flags |= opt.pretty ? JSON_INDENT(2) : JSON_COMPACT;
+	if (opt.raw && json_is_string(v)) {
+		size_t n = json_string_length(v);
+
+		if (fwrite(json_string_value(v), 1, n, stdout) != n)
+			return -1;
+	} else if (json_dumpf(v, stdout, flags) < 0)
+		return -1;
+	if (putchar('\n') == EOF)
+		return -1;
+	return 0;
+}
+
+/* Returns 0 when everything written to stdout reached it, else -1. */
+static int
+finish_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+
+	if (fclose(stdout) != 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+/*
+ * Prints the result of one command.  Returns the exit status it stands
+ * for (EX_LOCAL when stdout failed).
+ */
+static int
+report(struct qmp *q, enum qmp_status st, json_t *reply)
+{
+	json_t *out;
+
+	if (st != QMP_OK && st != QMP_ECOMMAND) {
+		warnx_("%s", qmp_errmsg(q));
+		return exit_code(st);
+	}
+	out = opt.full ? reply : json_object_get(reply,
+	    st == QMP_OK ? "return" : "error");
+	if (print_json(out) < 0 || fflush(stdout) != 0) {
+		warnx_("stdout: %s", strerror(errno));
+		stdout_failed = 1;
+		return EX_LOCAL;
+	}
+	if (st == QMP_ECOMMAND)
+		warnx_("%s", qmp_errmsg(q));
+	return exit_code(st);
+}
+
+static const struct option longopts[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "command",	required_argument,	NULL, 'c' },
+	{ "args",	required_argument,	NULL, 'a' },
+	{ "timeout",	required_argument,	NULL, 't' },
+	{ "wait",	required_argument,	NULL, 'W' },
+	{ "max-size",	required_argument,	NULL, 'M' },
+	{ "pretty",	no_argument,		NULL, 'p' },
+	{ "full",	no_argument,		NULL, 'f' },
+	{ "raw",	no_argument,		NULL, 'r' },
+	{ "keep-going",	no_argument,		NULL, 'k' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+int
+main(int argc, char **argv)
+{
+	struct qmp_addr addr;
+	struct input in;
+	struct qmp *q;
+	enum qmp_status st;
+	json_t *cmd, *reply;
+	char err[512];
+	int c, rc = EX_OK, r;
+
+	setup_signals();
+	opt.max_size = QMP_DEFAULT_MAX_SIZE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:c:a:t:pfrkhV", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 's': opt.addr = optarg; break;
+		case 'c': opt.command = optarg; break;
+		case 'a': opt.args = optarg; break;
+		case 't': opt.timeout = parse_seconds("-t", optarg); break;
+		case 'W': opt.wait = parse_seconds("--wait", optarg); break;
+		case 'M': opt.max_size = parse_size("--max-size", optarg);
+			break;
+		case 'p': opt.pretty = 1; break;
+		case 'f': opt.full = 1; break;
+		case 'r': opt.raw = 1; break;
+		case 'k': opt.keep_going = 1; break;
+		case 'h':
+			usage(stdout);
+			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
+		case 'V':
+			printf("qmpctl %s\n", QMPCTL_VERSION);
+			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
+		case ':':
+			usage_error("option %s needs a value",
+			    argv[optind - 1]);
+			break;
+		default:
+			if (optopt != 0)
+				usage_error("unknown option -%c", optopt);
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected operand '%s'", argv[optind]);
+
+	/* Everything the user gave is checked before anything is sent. */
+	if (opt.addr == NULL)
+		opt.addr = getenv("QMP_SOCKET");
+	if (opt.addr == NULL || *opt.addr == '\0')
+		usage_error("no server address: give -s ADDR or set "
+		    "QMP_SOCKET");
+	if (qmp_parse_address(opt.addr, &addr, err, sizeof(err)) != QMP_OK)
+		usage_error("%s", err);
+	if (opt.args != NULL && opt.command == NULL)
+		usage_error("-a needs -c NAME");
+	if (opt.full && opt.raw)
+		usage_error("--full and --raw exclude each other");
+
+	qmp_framer_init(&in.fr, opt.max_size);
+	in.eof = 0;
+	in.count = 0;
+	if (opt.command != NULL) {
+		json_t *args = opt.args ? load_args(opt.args) : NULL;
+
+		if (*opt.command == '\0')
+			usage_error("-c: empty command name");
+		cmd = json_pack("{s:s}", "execute", opt.command);
+		if (cmd == NULL || (args != NULL &&
+		    json_object_set_new(cmd, "arguments", args) < 0)) {
+			warnx_("out of memory");
+			return EX_LOCAL;
+		}
+	} else if ((cmd = next_command(&in)) == NULL)
+		usage_error("no command: give -c NAME, or a QMP command "
+		    "object on stdin");
+
+	if ((q = qmp_new()) == NULL) {
+		warnx_("out of memory");
+		return EX_LOCAL;
+	}
+	if (opt.timeout > 0)
+		qmp_set_deadline(q, qmp_now_ms() +
+		    (int64_t)ceil(opt.timeout * 1000));
+	qmp_set_max_size(q, opt.max_size);
+	qmp_set_cancel_fd(q, sigpipe_fds[0]);
+
+	st = qmp_connect(q, &addr, (int64_t)ceil(opt.wait * 1000));
+	if (st == QMP_OK)
+		st = qmp_handshake(q, 0);
+	if (st != QMP_OK) {
+		warnx_("%s", qmp_errmsg(q));
+		json_decref(cmd);
+		qmp_free(q);
+		qmp_framer_free(&in.fr);
+		return exit_code(st);
+	}
+	while (cmd != NULL) {
+		st = qmp_execute(q, cmd, NULL, 0, &reply);
+		json_decref(cmd);
+		r = report(q, st, reply);
+		json_decref(reply);
+		if (r != EX_OK && rc == EX_OK)
+			rc = r;
+		if (r != EX_OK && (!opt.keep_going || r != EX_COMMAND))
+			break;
+		cmd = opt.command != NULL ? NULL : next_command(&in);
+	}
+	qmp_free(q);
+	qmp_framer_free(&in.fr);
+	if (finish_stdout() != 0 && !stdout_failed) {
+		warnx_("stdout: %s", strerror(errno));
+		return EX_LOCAL;
+	}
+	return rc;
+}

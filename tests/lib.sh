@@ -1,0 +1,357 @@
+# tests/lib.sh -- shared helpers for the qmpctl test scripts (bash + shunit2).
+#
+# Source it at the top of a test script, run from the project root:
+#
+#     . tests/lib.sh
+#     ...tests...
+#     . shunit2
+#
+# It provides a per-script temp dir $T, process tracking (every process a test
+# starts is recorded by pid and killed in tearDown), polling helpers with
+# deadlines (no sleep-as-synchronisation), QEMU start helpers, run_q (run the
+# client with its output captured), and assertion helpers.
+#
+# Default shunit2 hooks are defined at the end: tearDown -> stop_all and
+# oneTimeTearDown -> lib_cleanup.  A script that defines its own must call
+# those (they are idempotent: shunit2 may call them more than once).
+
+QMPCTL=${QMPCTL:-./qmpctl}
+FAKEPEER=${FAKEPEER:-tests/fakepeer}
+QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
+# Cheap QEMU: no machine, no devices, no display, no config file.
+QEMU_BASE_ARGS=(-machine none -nodefaults -display none -no-user-config)
+
+# Tests must not depend on the caller's environment.
+unset QMP_SOCKET
+
+# Short temp dir: unix socket paths must stay below ~100 bytes.
+T=$(mktemp -d /tmp/qmpctl-test.XXXXXX) || { echo "lib.sh: mktemp failed" >&2; exit 1; }
+
+# pids started by the current test; killed by stop_all.
+LIB_PIDS=()
+
+# ---------------------------------------------------------------- time / poll
+
+# _us_from_secs SECONDS: sets REPLY to SECONDS ("5", "0.5", "10.25")
+# converted to microseconds.
+_us_from_secs() {
+  local s=$1 int frac
+  int=${s%%.*}
+  if [[ $s == *.* ]]; then frac=${s#*.}; else frac=; fi
+  frac=${frac}000000
+  frac=${frac:0:6}
+  REPLY=$(( 10#${int:-0} * 1000000 + 10#$frac ))
+}
+
+# _now_us: sets REPLY to the current time in microseconds.
+_now_us() { REPLY=${EPOCHREALTIME/./}; }
+
+# wait_until SECONDS CMD [ARGS...]: run CMD every 10 ms until it succeeds
+# (return 0) or SECONDS have passed (return 1).
+wait_until() {
+  local secs=$1 deadline
+  shift
+  _us_from_secs "$secs"; local span=$REPLY
+  _now_us; deadline=$(( REPLY + span ))
+  while :; do
+    "$@" && return 0
+    _now_us
+    (( REPLY >= deadline )) && return 1
+    sleep 0.01
+  done
+}
+
+# wait_for PATH [SECONDS]: wait until PATH exists (file, socket, fifo...);
+# default deadline 5 s.  Returns 1 on timeout.
+wait_for() { wait_until "${2:-5}" test -e "$1"; }
+
+# _file_has FILE ERE: FILE exists and has a line matching ERE.
+_file_has() { [[ -f $1 ]] && grep -qE -- "$2" "$1"; }
+
+# wait_file_match FILE ERE [SECONDS]: wait until FILE contains a match for the
+# extended regexp ERE; default deadline 5 s.
+wait_file_match() { wait_until "${3:-5}" _file_has "$1" "$2"; }
+
+# ---------------------------------------------------------------- processes
+
+# track_pid PID: record PID so that stop_all kills it.
+track_pid() { LIB_PIDS+=("$1"); }
+
+# untrack_pid PID: forget PID (after it was reaped by the test).
+untrack_pid() {
+  local p keep=()
+  for p in "${LIB_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  LIB_PIDS=("${keep[@]}")
+}
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $st != Z && $st != X ]]
+}
+
+_pid_gone() { ! pid_alive "$1"; }
+
+# wait_exit PID [SECONDS]: wait until PID (a child of this shell) has exited,
+# default deadline 5 s; then reap it, store its exit status in $exit_status
+# and untrack it.  Returns 1 (and leaves it tracked) on timeout.
+wait_exit() {
+  exit_status=
+  wait_until "${2:-5}" _pid_gone "$1" || return 1
+  wait "$1" 2>/dev/null
+  exit_status=$?
+  untrack_pid "$1"
+  return 0
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 5), then
+# SIGKILL; reap and untrack.
+stop_pid() {
+  local pid=$1
+  if pid_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    if ! wait_until "${2:-5}" _pid_gone "$pid"; then
+      echo "lib.sh: pid $pid ignored SIGTERM, sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null
+      wait_until 5 _pid_gone "$pid"
+    fi
+  fi
+  wait "$pid" 2>/dev/null
+  untrack_pid "$pid"
+}
+
+# stop_all: stop every tracked pid (newest first).
+stop_all() {
+  local i
+  for (( i = ${#LIB_PIDS[@]} - 1; i >= 0; i-- )); do
+    stop_pid "${LIB_PIDS[i]}"
+  done
+  LIB_PIDS=()
+}
+
+# ---------------------------------------------------------------- tcp ports
+
+# free_port [HOST]: print a currently free TCP port on HOST (default
+# 127.0.0.1; IPv6 literals like ::1 work).  There is a window between this
+# and the real bind: callers must cope with losing the race (see
+# start_qemu_tcp).
+free_port() {
+  python3 - "${1:-127.0.0.1}" <<'EOF'
+import socket, sys
+host = sys.argv[1]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.bind((host, 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+# _pid_listens PID PORT: process PID has a listening TCP socket on PORT
+# (checked with ss, so no connection is made).
+_pid_listens() {
+  ss -ltnpH "sport = :$2" 2>/dev/null | grep -q "pid=$1,"
+}
+
+# wait_listen PID PORT [SECONDS]: wait until PID listens on TCP PORT,
+# default deadline 10 s; fails early if PID dies.
+wait_listen() {
+  wait_until "${3:-10}" _listen_or_dead "$1" "$2" || return 1
+  _pid_listens "$1" "$2"
+}
+_listen_or_dead() { _pid_listens "$1" "$2" || ! pid_alive "$1"; }
+
+# ---------------------------------------------------------------- QEMU
+
+# spawn_qemu NAME [ARGS...]: start QEMU in the background with the cheap base
+# args plus ARGS (no monitor is added); output goes to $T/NAME.log.  Sets
+# QEMU_PID and tracks it.  Does not wait for anything.
+spawn_qemu() {
+  local name=$1
+  shift
+  "$QEMU_BIN" "${QEMU_BASE_ARGS[@]}" "$@" </dev/null >"$T/$name.log" 2>&1 &
+  QEMU_PID=$!
+  track_pid "$QEMU_PID"
+}
+
+_qemu_start_failed() {
+  echo "lib.sh: QEMU '$1' did not come up: $2; its log:" >&2
+  sed 's/^/    /' "$T/$1.log" >&2
+  stop_pid "$QEMU_PID"
+  return 1
+}
+
+# start_qemu_unix NAME SOCKPATH [ARGS...]: start QEMU with the caller's own
+# monitor args (in ARGS) listening on the unix socket SOCKPATH, and wait (10 s)
+# for SOCKPATH to appear.  Sets QEMU_PID and QEMU_SOCK.  E.g. a pretty monitor:
+#   start_qemu_unix vm "$T/p.sock" -chardev socket,id=m,path="$T/p.sock",server=on,wait=off \
+#       -mon chardev=m,mode=control,pretty=on
+start_qemu_unix() {
+  local name=$1 sock=$2
+  shift 2
+  QEMU_SOCK=$sock
+  spawn_qemu "$name" "$@"
+  wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && [[ -S $sock ]] \
+    || _qemu_start_failed "$name" "no socket $sock"
+}
+
+_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
+
+# start_qemu NAME [ARGS...]: start QEMU with a QMP monitor on the unix socket
+# $T/NAME.sock (plus extra ARGS) and wait (10 s) for the socket.
+# Sets QEMU_PID and QEMU_SOCK.
+start_qemu() {
+  local name=$1
+  shift
+  start_qemu_unix "$name" "$T/$name.sock" \
+    -qmp "unix:$T/$name.sock,server=on,wait=off" "$@"
+}
+
+# start_qemu_tcp NAME HOST [ARGS...]: start QEMU with a QMP monitor on TCP
+# HOST (127.0.0.1, ::1, ...) and a free port, and wait (10 s) until QEMU
+# listens there.  Retries with a new port if the port was taken meanwhile.
+# Sets QEMU_PID, QEMU_HOST and QEMU_PORT.  (-qmp tcp:[::1]:P does not parse
+# on QEMU 7.2, hence -chardev host=...,port=....)
+start_qemu_tcp() {
+  local name=$1 host=$2 try
+  shift 2
+  QEMU_HOST=$host
+  for try in 1 2 3 4 5; do
+    QEMU_PORT=$(free_port "$host") || return 1
+    spawn_qemu "$name" \
+      -chardev "socket,id=qmp0,host=$host,port=$QEMU_PORT,server=on,wait=off" \
+      -mon chardev=qmp0,mode=control "$@"
+    wait_listen "$QEMU_PID" "$QEMU_PORT" 10 && return 0
+    if pid_alive "$QEMU_PID"; then
+      _qemu_start_failed "$name" "not listening on [$host]:$QEMU_PORT"
+      return 1
+    fi
+    stop_pid "$QEMU_PID"       # died: most likely lost the port race; retry
+  done
+  _qemu_start_failed "$name" "no usable port on $host"
+}
+
+# ---------------------------------------------------------------- the client
+
+# run_q_to FILE ARGS...: run "$QMPCTL" ARGS with stdout to FILE and stderr to
+# $T/err; the exit status goes to $rc.  Adds "-t 10" unless ARGS carry a -t,
+# and bounds the run with timeout(1) at 20 s (rc 124 then).  stdin is the
+# caller's: use run_q ... <FILE or <<<'json' (not a pipe into run_q: that
+# would run it in a subshell and lose $rc).
+run_q_to() {
+  local outf=$1 a
+  shift
+  [[ $outf == "$T/out" ]] || : >"$T/out"    # so ctx() shows no stale output
+  local argv=(-t 10 "$@")
+  for a in "$@"; do
+    case $a in -t|-t?*) argv=("$@") ;; esac
+  done
+  if [[ -t 0 ]]; then     # never read a terminal
+    timeout -k 2 20 "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err" </dev/null
+  else
+    timeout -k 2 20 "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err"
+  fi
+  rc=$?
+  return 0
+}
+
+# run_q ARGS...: run_q_to "$T/out" ARGS...
+run_q() { run_q_to "$T/out" "$@"; }
+
+# ---------------------------------------------------------------- assertions
+
+# ctx: a one-paragraph description of the last run, for assertion messages.
+ctx() {
+  printf 'rc=%s stdout=[%s] stderr=[%s]' "$rc" \
+    "$(head -c 300 "$T/out" 2>/dev/null)" "$(cat "$T/err" 2>/dev/null)"
+}
+
+# is_one_line FILE: FILE is exactly one non-empty line ending in "\n".
+is_one_line() {
+  [[ -s $1 ]] && [[ $(wc -l <"$1") -eq 1 ]] && [[ -z $(tail -c 1 "$1") ]]
+}
+
+# assert_rc EXPECTED [WHAT]: the exit status.
+assert_rc() {
+  assertEquals "${2:+$2: }exit status; $(ctx)" "$1" "$rc"
+}
+
+# assert_no_stderr [WHAT]: stderr is empty.
+assert_no_stderr() {
+  assertEquals "${1:+$1: }stderr must be empty; $(ctx)" "" "$(cat "$T/err")"
+}
+
+# assert_one_line FILE [WHAT]: FILE is exactly one line.
+assert_one_line() {
+  is_one_line "$1"
+  assertTrue "${2:+$2: }$(basename "$1") must be exactly one line; $(ctx)" $?
+}
+
+# assert_ok [WHAT]: rc 0, stderr empty, stdout exactly one line.
+assert_ok() {
+  assert_rc 0 "$1"
+  assert_no_stderr "$1"
+  assert_one_line "$T/out" "$1"
+}
+
+# assert_err_line [ERE] [WHAT]: stderr is exactly one line starting with
+# "qmpctl: " (and matching the extended regexp ERE, if given).
+assert_err_line() {
+  local what=${2:+$2: }
+  assert_one_line "$T/err" "$2"
+  assertEquals "${what}stderr must start with 'qmpctl: '; $(ctx)" \
+    "qmpctl: " "$(head -c 8 "$T/err")"
+  if [[ -n $1 ]]; then
+    grep -qE -- "$1" "$T/err"
+    assertTrue "${what}stderr must match /$1/; $(ctx)" $?
+  fi
+}
+
+# assert_fails RC [ERE] [WHAT]: exit status RC, nothing on stdout, one
+# "qmpctl: " line on stderr (matching ERE if given).
+assert_fails() {
+  assert_rc "$1" "$3"
+  assertEquals "${3:+$3: }stdout must be empty; $(ctx)" "" "$(cat "$T/out")"
+  assert_err_line "$2" "$3"
+}
+
+# assert_cmd_error CLASS [WHAT]: the server's error: rc 1, stdout one line
+# {"class":CLASS,"desc":DESC}, stderr exactly "qmpctl: CLASS: DESC".
+assert_cmd_error() {
+  local what=${2:+$2: } desc
+  assert_rc 1 "$2"
+  assert_one_line "$T/out" "$2"
+  assertEquals "${what}error class; $(ctx)" "$1" "$(jq -r .class "$T/out" 2>/dev/null)"
+  jq -e '.desc | type == "string"' "$T/out" >/dev/null 2>&1
+  assertTrue "${what}error desc must be a string; $(ctx)" $?
+  desc=$(jq -r .desc "$T/out" 2>/dev/null)
+  assert_err_line "" "$2"
+  assertEquals "${what}stderr; $(ctx)" "qmpctl: $1: $desc" "$(cat "$T/err")"
+}
+
+# assert_jq FILTER [WHAT]: jq -e FILTER is true on stdout.
+assert_jq() {
+  jq -e "$1" "$T/out" >/dev/null 2>&1
+  assertTrue "${2:+$2: }jq '$1' on stdout; $(ctx)" $?
+}
+
+# assert_compact [WHAT]: stdout is byte-identical to jq's compact rendering
+# (one line, no whitespace).  Only for outputs without huge numbers.
+assert_compact() {
+  assertEquals "${1:+$1: }stdout must be compact JSON; $(ctx)" \
+    "$(jq -c . "$T/out" 2>&1)" "$(cat "$T/out")"
+}
+
+# ---------------------------------------------------------------- hooks
+
+# lib_cleanup: stop everything and remove $T (idempotent).
+lib_cleanup() {
+  stop_all
+  [[ -n $T && $T == /tmp/qmpctl-test.* ]] && rm -rf "$T"
+  return 0
+}
+
+tearDown() { stop_all; }
+oneTimeTearDown() { lib_cleanup; }
