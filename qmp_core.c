@@ -368,15 +368,20 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 
 /* ---- The connection ------------------------------------------------- */
 
-/* Formats the failure description and returns st. */
+/*
+ * Formats the failure description and returns st.  The arguments may
+ * point into q->err itself (to wrap an earlier message).
+ */
 static enum qmp_status
 fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
 {
+	char buf[sizeof(q->err)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(q->err, sizeof(q->err), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(q->err, buf, sizeof(buf));
 	return st;
 }
 
@@ -529,17 +534,6 @@ wait_failed(struct qmp *q, int r, const char *what)
 	}
 }
 
-/* Returns 0 after making fd non-blocking and close-on-exec, -1 on error. */
-static int
-set_flags(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 /*
  * Tries one connect.  Returns a connected socket, or -1 with errno set
  * (ETIMEDOUT for the deadline, ECANCELED for the cancel descriptor).
@@ -633,7 +627,6 @@ connect_once(struct qmp *q, const struct qmp_addr *a)
 		r = getaddrinfo(a->host, a->port, &hints, &res);
 	}
 	if (r != 0) {
-		errno = ENOENT;
 		fail(q, QMP_ECONNECT, "%s: %s", a->text,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		errno = EHOSTUNREACH;
@@ -703,13 +696,111 @@ qmp_connect(struct qmp *q, const struct qmp_addr *a, int64_t wait_ms)
 	return QMP_OK;
 }
 
-void
-qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
+/*
+ * Opens a listening socket for a.  Returns it, or -1 with q->err set;
+ * *created says whether a unix socket file was made.
+ */
+static int
+open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
 {
-	(void)set_flags(fd);
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, e = 0, r, one = 1;
+
+	*created = 0;
+	if (a->kind == QMP_ADDR_UNIX) {
+		struct sockaddr_un sun;
+
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) < 0 || (*created = 1, listen(fd, 1)) < 0) {
+			e = errno;
+			if (fd >= 0)
+				close(fd);
+			if (*created)
+				unlink(a->path);
+			*created = 0;
+			fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(e));
+			return -1;
+		}
+		return fd;
+	}
+	if (a->kind != QMP_ADDR_TCP) {
+		fail(q, QMP_EUSAGE, "%s: can only listen on unix or tcp",
+		    a->text);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	r = getaddrinfo(a->host, a->port, &hints, &res);
+	if (r != 0) {
+		fail(q, QMP_ECONNECT, "%s: %s", a->text,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
+	return fd;
+}
+
+enum qmp_status
+qmp_listen(struct qmp *q, const struct qmp_addr *a)
+{
+	enum qmp_status st = QMP_OK;
+	int lfd, fd, created, r, one = 1;
+
+	snprintf(q->name, sizeof(q->name), "%s",
+	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
+	if ((lfd = open_listener(q, a, &created)) < 0)
+		return a->kind == QMP_ADDR_UNIX || a->kind == QMP_ADDR_TCP ?
+		    QMP_ECONNECT : QMP_EUSAGE;
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			break;
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR && errno != ECONNABORTED) {
+			st = fail(q, QMP_ECONNECT, "%s: accept: %s", q->name,
+			    strerror(errno));
+			break;
+		}
+		r = wait_fd(q, lfd, POLLIN, -1);
+		if (r < 0) {
+			st = wait_failed(q, r, "waiting for a connection");
+			break;
+		}
+	}
+	close(lfd);
+	if (created)
+		unlink(a->path);
+	if (st != QMP_OK)
+		return st;
+	if (a->kind == QMP_ADDR_TCP)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	q->fd = fd;
-	q->is_unix = is_unix;
-	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->is_unix = a->kind == QMP_ADDR_UNIX;
+	return QMP_OK;
 }
 
 /*
@@ -881,12 +972,6 @@ read_msg(struct qmp *q, json_t **out, const char *what)
 	return QMP_OK;
 }
 
-enum qmp_status
-qmp_recv(struct qmp *q, json_t **msg)
-{
-	return read_msg(q, msg, "waiting for a message");
-}
-
 /* Returns 1 when msg is an event, after giving it to the handler. */
 static int
 take_event(struct qmp *q, json_t *msg)
@@ -896,6 +981,63 @@ take_event(struct qmp *q, json_t *msg)
 	if (q->on_event != NULL)
 		q->on_event(q->event_ctx, msg);
 	return 1;
+}
+
+enum qmp_status
+qmp_pump(struct qmp *q)
+{
+	enum qmp_status st;
+	json_t *msg;
+
+	st = read_msg(q, &msg, "waiting for an event");
+	if (st != QMP_OK)
+		return st;
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		return fail(q, QMP_EPROTO, "%s: message is not an object",
+		    q->name);
+	}
+	take_event(q, msg);
+	json_decref(msg);
+	return QMP_OK;
+}
+
+int
+qmp_is_unix(const struct qmp *q)
+{
+	return q->is_unix;
+}
+
+enum qmp_status
+qmp_sync_agent(struct qmp *q, long long id)
+{
+	enum qmp_status st;
+	json_t *msg, *ret;
+	char buf[128];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "\xff{\"execute\":"
+	    "\"guest-sync-delimited\",\"arguments\":{\"id\":%lld}}", id);
+	qmp_framer_reset(&q->fr);
+	q->fr.skip_to_ff = 1;
+	st = send_all(q, buf, (size_t)n, NULL, 0);
+	if (st != QMP_OK)
+		return st;
+	for (;;) {
+		st = read_msg(q, &msg, "waiting for guest-sync-delimited");
+		if (st == QMP_ECLOSED)
+			return fail(q, QMP_EGREETING, "%.1000s", q->err);
+		if (st != QMP_OK)
+			return st;
+		ret = json_object_get(msg, "return");
+		if (json_is_integer(ret) && json_integer_value(ret) == id) {
+			json_decref(msg);
+			return QMP_OK;
+		}
+		/* A stale answer: the next one starts with 0xFF too. */
+		json_decref(msg);
+		q->fr.skip_to_ff = 1;
+	}
 }
 
 enum qmp_status
@@ -909,9 +1051,8 @@ qmp_handshake(struct qmp *q, unsigned flags)
 	for (;;) {
 		st = read_msg(q, &msg, "waiting for the greeting");
 		if (st == QMP_ECLOSED || st == QMP_EPROTO)
-			return fail(q, QMP_EGREETING, "%s: no QMP greeting: %s",
-			    q->name, strchr(q->err, ':') ?
-			    strchr(q->err, ':') + 2 : q->err);
+			return fail(q, QMP_EGREETING, "no QMP greeting: %s",
+			    q->err);
 		if (st != QMP_OK)
 			return st;
 		if (!take_event(q, msg))

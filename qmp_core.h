@@ -139,8 +139,14 @@ void qmp_set_cancel_fd(struct qmp *, int fd);
  */
 enum qmp_status qmp_connect(struct qmp *, const struct qmp_addr *a,
     int64_t wait_ms);
-/* Uses an already connected stream socket; the handle owns it from now. */
-void qmp_attach_fd(struct qmp *, int fd, const char *name, int is_unix);
+/*
+ * Listens on a (unix or tcp) and accepts one connection, within the
+ * deadline.  A unix socket file it created is removed again once the
+ * connection is accepted, or on failure.
+ */
+enum qmp_status qmp_listen(struct qmp *, const struct qmp_addr *a);
+/* Returns 1 when the connection is on a unix socket (can pass fds). */
+int qmp_is_unix(const struct qmp *);
 
 #define QMP_NEGOTIATE_OOB	0x1	/* enable the oob capability */
 
@@ -150,6 +156,13 @@ void qmp_attach_fd(struct qmp *, int fd, const char *name, int is_unix);
  * QMP_ETIMEOUT, QMP_EPROTO, QMP_ECANCEL.
  */
 enum qmp_status qmp_handshake(struct qmp *, unsigned flags);
+/*
+ * For the guest agent, which has no greeting: sends 0xFF and
+ * guest-sync-delimited with the given random id, drops everything up to
+ * the 0xFF sentinel that precedes the answer (stale replies of earlier
+ * clients included), and waits for the return carrying that id.
+ */
+enum qmp_status qmp_sync_agent(struct qmp *, long long id);
 /* Returns the greeting object (borrowed), or NULL before qmp_handshake. */
 json_t *qmp_greeting(struct qmp *);
 
@@ -168,10 +181,10 @@ enum qmp_status qmp_execute(struct qmp *, json_t *cmd, const int *fds,
     size_t nfds, json_t **reply);
 
 /*
- * Returns the next message from the server, whatever it is, in *msg (new).
- * Used to wait for events once no command is outstanding.
+ * Reads one message while no command is outstanding: an event goes to the
+ * event handler, anything else is dropped.  Used to wait for events.
  */
-enum qmp_status qmp_recv(struct qmp *, json_t **msg);
+enum qmp_status qmp_pump(struct qmp *);
 
 /* The description of the last failure, without a trailing newline. */
 const char *qmp_errmsg(const struct qmp *);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -53,6 +54,8 @@ static struct {
 	size_t max_size;
 	int pretty, full, raw;
 	int keep_going;
+	int qga, oob, greeting;
+	const char *hmp;
 } opt;
 
 static volatile sig_atomic_t caught_signal;
@@ -94,9 +97,10 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: qmpctl [-s ADDR] [-c NAME [-a JSON|@FILE|@-]] [-t SECONDS]\n"
-"              [--wait SECONDS] [--max-size BYTES] [-p] [-f] [-r] [-k]\n"
-"       qmpctl [-s ADDR] < COMMANDS.json\n"
+"usage: qmpctl [-s ADDR | --listen ADDR] [-c NAME [-a JSON|@FILE|@-] |\n"
+"              --hmp TEXT] [options]\n"
+"       qmpctl [-s ADDR] [options] < COMMANDS.json\n"
+"       qmpctl [-s ADDR] --wait-event NAME[,NAME...] [--match KEY=VALUE]\n"
 "\n"
 "Run QEMU Monitor Protocol commands and print their results as JSON.\n"
 "\n"
@@ -113,7 +117,22 @@ usage(FILE *fp)
 "  -p, --pretty          indent the output\n"
 "  -f, --full            print whole reply objects, not just the return value\n"
 "  -r, --raw             print a string result as bare text, like jq -r\n"
-"  -k, --keep-going      in a batch, run every command even after a failure\n"
+"  -k, --keep-going      in a batch, run the rest after a command error\n"
+"      --wait-event NAMES after the commands, wait for an event with one\n"
+"                        of these comma-separated names, and print it\n"
+"      --match KEY=VALUE only events whose data.KEY (dotted for nesting)\n"
+"                        equals VALUE, as JSON or as a string; repeatable\n"
+"      --count N         print N matching events (default 1; 0: until the\n"
+"                        deadline or a signal)\n"
+"      --events FILE     write every event seen to FILE (- for stderr)\n"
+"      --qga             the peer is the guest agent (qemu-ga): no greeting,\n"
+"                        synchronise with guest-sync-delimited\n"
+"      --listen ADDR     wait for QEMU to connect to ADDR, instead of -s\n"
+"      --pass-fd N       pass descriptor N with the command (unix sockets;\n"
+"                        repeatable)\n"
+"      --hmp TEXT        run a human monitor command and print its text\n"
+"      --oob             enable out-of-band execution and use exec-oob\n"
+"      --greeting        print the server's greeting first\n"
 "  -h, --help            print this help and exit\n"
 "  -V, --version         print the version and exit\n"
 "\n"
@@ -468,21 +487,307 @@ report(struct qmp *q, enum qmp_status st, json_t *reply)
 	return exit_code(st);
 }
 
+/* ---- Events ---------------------------------------------------------- */
+
+struct match {
+	char *key;		/* dotted path into the event's "data" */
+	const char *text;	/* the value as given */
+	json_t *value;		/* the value parsed as JSON, or NULL */
+};
+
+static struct {
+	char **names;		/* --wait-event names, NULL-terminated */
+	struct match *m;
+	size_t nm;
+	long count;		/* events to print; 0: no limit */
+	long printed;
+	int live;		/* commands are done: print at once */
+	json_t *queue;		/* matches seen while commands ran */
+	FILE *log;		/* --events */
+	const char *logname;
+	int log_failed;
+	int out_failed;
+} ev;
+
+/* Returns 1 when ev has a member at the dotted path key equal to m. */
+static int
+event_matches(json_t *event, const struct match *m)
+{
+	json_t *v = json_object_get(event, "data");
+	char *key = m->key, *dot;
+	char buf[256];
+
+	while (v != NULL) {
+		dot = strchr(key, '.');
+		if (dot == NULL) {
+			v = json_object_get(v, key);
+			break;
+		}
+		if ((size_t)(dot - key) >= sizeof(buf))
+			return 0;
+		memcpy(buf, key, (size_t)(dot - key));
+		buf[dot - key] = '\0';
+		v = json_object_get(v, buf);
+		key = dot + 1;
+	}
+	if (v == NULL)
+		return 0;
+	if (m->value != NULL && json_equal(v, m->value))
+		return 1;
+	return json_is_string(v) && strcmp(json_string_value(v), m->text) == 0;
+}
+
+/* Returns 1 when the event is one --wait-event asked for. */
+static int
+event_wanted(json_t *event)
+{
+	const char *name = json_string_value(json_object_get(event, "event"));
+	size_t i;
+	int found = 0;
+
+	if (ev.names == NULL || name == NULL)
+		return 0;
+	for (i = 0; ev.names[i] != NULL; i++)
+		if (strcmp(ev.names[i], name) == 0)
+			found = 1;
+	if (!found)
+		return 0;
+	for (i = 0; i < ev.nm; i++)
+		if (!event_matches(event, &ev.m[i]))
+			return 0;
+	return 1;
+}
+
+/* Returns nothing; prints one awaited event if the count allows it. */
+static void
+print_event(json_t *event)
+{
+	if (ev.count > 0 && ev.printed >= ev.count)
+		return;
+	ev.printed++;
+	if (ev.out_failed)
+		return;
+	if (json_dumpf(event, stdout, JSON_ENCODE_ANY |
+	    (opt.pretty ? JSON_INDENT(2) : JSON_COMPACT)) < 0 ||
+	    putchar('\n') == EOF || fflush(stdout) != 0)
+		ev.out_failed = errno ? errno : EIO;
+}
+
+/* The event handler: logs every event and keeps the awaited ones. */
+static void
+on_event(void *ctx, json_t *event)
+{
+	(void)ctx;
+	if (ev.log != NULL && !ev.log_failed) {
+		if (json_dumpf(event, ev.log, JSON_COMPACT) < 0 ||
+		    fputc('\n', ev.log) == EOF || fflush(ev.log) != 0)
+			ev.log_failed = errno ? errno : EIO;
+	}
+	if (!event_wanted(event))
+		return;
+	if (ev.live)
+		print_event(event);
+	else
+		json_array_append(ev.queue, event);
+}
+
+/* Returns nothing; parses KEY=VALUE for --match, or exits. */
+static void
+add_match(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	struct match *m;
+
+	if (eq == NULL || eq == s)
+		usage_error("--match: expected KEY=VALUE, got '%s'", s);
+	m = realloc(ev.m, (ev.nm + 1) * sizeof(*ev.m));
+	if (m == NULL) {
+		warnx_("out of memory");
+		exit(EX_LOCAL);
+	}
+	ev.m = m;
+	m = &ev.m[ev.nm++];
+	m->key = strndup(s, (size_t)(eq - s));
+	m->text = eq + 1;
+	m->value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+	if (m->key == NULL) {
+		warnx_("out of memory");
+		exit(EX_LOCAL);
+	}
+}
+
+/* Returns nothing; splits the --wait-event list, or exits. */
+static void
+set_wait_events(char *list)
+{
+	size_t n = 1, i = 0;
+	char *p, *tok, *save = NULL;
+
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	free(ev.names);
+	if ((ev.names = calloc(n + 1, sizeof(*ev.names))) == NULL) {
+		warnx_("out of memory");
+		exit(EX_LOCAL);
+	}
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		ev.names[i++] = tok;
+	if (i == 0)
+		usage_error("--wait-event: no event name given");
+}
+
+/* Returns the number in s within [lo, hi], or exits naming the option. */
+static long
+parse_long(const char *name, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < lo || v > hi)
+		usage_error("%s: expected a number from %ld to %ld, got '%s'",
+		    name, lo, hi, s);
+	return v;
+}
+
+/* ---- The run --------------------------------------------------------- */
+
+enum {
+	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_MATCH, OPT_EVENTS,
+	OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD, OPT_HMP, OPT_OOB,
+	OPT_GREETING,
+};
+
 static const struct option longopts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "command",	required_argument,	NULL, 'c' },
 	{ "args",	required_argument,	NULL, 'a' },
 	{ "timeout",	required_argument,	NULL, 't' },
-	{ "wait",	required_argument,	NULL, 'W' },
-	{ "max-size",	required_argument,	NULL, 'M' },
+	{ "wait",	required_argument,	NULL, OPT_WAIT },
+	{ "max-size",	required_argument,	NULL, OPT_MAX_SIZE },
 	{ "pretty",	no_argument,		NULL, 'p' },
 	{ "full",	no_argument,		NULL, 'f' },
 	{ "raw",	no_argument,		NULL, 'r' },
 	{ "keep-going",	no_argument,		NULL, 'k' },
+	{ "wait-event",	required_argument,	NULL, OPT_WAIT_EVENT },
+	{ "match",	required_argument,	NULL, OPT_MATCH },
+	{ "events",	required_argument,	NULL, OPT_EVENTS },
+	{ "count",	required_argument,	NULL, OPT_COUNT },
+	{ "qga",	no_argument,		NULL, OPT_QGA },
+	{ "listen",	required_argument,	NULL, OPT_LISTEN },
+	{ "pass-fd",	required_argument,	NULL, OPT_PASS_FD },
+	{ "hmp",	required_argument,	NULL, OPT_HMP },
+	{ "oob",	no_argument,		NULL, OPT_OOB },
+	{ "greeting",	no_argument,		NULL, OPT_GREETING },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
+
+/* Returns 1 for agent commands whose success may be a silent close. */
+static int
+closes_on_success(const char *name)
+{
+	return name != NULL && (strcmp(name, "guest-shutdown") == 0 ||
+	    strncmp(name, "guest-suspend-", 14) == 0);
+}
+
+/* Returns a random positive id for guest-sync-delimited. */
+static long long
+random_id(void)
+{
+	struct timespec ts;
+	unsigned long long x;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x = (unsigned long long)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+	    (unsigned long long)getpid() << 32 ^ (unsigned long long)ts.tv_sec;
+	x ^= x >> 29;
+	return (long long)(x % 2000000000ULL) + 1;
+}
+
+static int pass_fds[64];
+static size_t npass_fds;
+
+/*
+ * Runs cmd (stolen) and prints its result.  Returns the exit status it
+ * stands for.
+ */
+static int
+run_command(struct qmp *q, json_t *cmd, int first)
+{
+	enum qmp_status st;
+	json_t *reply = NULL;
+	char name[128];
+	int r;
+
+	snprintf(name, sizeof(name), "%s", json_string_value(
+	    json_object_get(cmd, "execute")) ? json_string_value(
+	    json_object_get(cmd, "execute")) : "exec-oob");
+	st = qmp_execute(q, cmd, pass_fds, first ? npass_fds : 0, &reply);
+	json_decref(cmd);
+	if (st == QMP_ECLOSED && opt.qga && closes_on_success(name)) {
+		warnx_("%s: the agent closed the connection without a reply, "
+		    "as it does when this command succeeds", name);
+		return EX_OK;
+	}
+	if (st == QMP_OK && opt.hmp != NULL &&
+	    json_is_string(json_object_get(reply, "return")) && !opt.full) {
+		json_t *ret = json_object_get(reply, "return");
+		size_t n = json_string_length(ret);
+
+		r = EX_OK;
+		if (fwrite(json_string_value(ret), 1, n, stdout) != n ||
+		    fflush(stdout) != 0) {
+			warnx_("stdout: %s", strerror(errno));
+			stdout_failed = 1;
+			r = EX_LOCAL;
+		}
+	} else
+		r = report(q, st, reply);
+	json_decref(reply);
+	return r;
+}
+
+/*
+ * Waits for the awaited events after the commands.  Returns the exit
+ * status: 0 once --count events were printed (or, with --count 0, at the
+ * deadline or a signal), else the failure's.
+ */
+static int
+wait_events(struct qmp *q)
+{
+	enum qmp_status st;
+	size_t i;
+
+	ev.live = 1;
+	for (i = 0; i < json_array_size(ev.queue); i++)
+		print_event(json_array_get(ev.queue, i));
+	json_array_clear(ev.queue);
+	while (ev.count == 0 || ev.printed < ev.count) {
+		if (ev.out_failed)
+			break;
+		st = qmp_pump(q);
+		if (st == QMP_OK)
+			continue;
+		if (ev.count == 0 &&
+		    (st == QMP_ETIMEOUT || st == QMP_ECANCEL))
+			return EX_OK;
+		if (st == QMP_ETIMEOUT)
+			warnx_("timed out waiting for event %s", ev.names[0]);
+		else
+			warnx_("%s", qmp_errmsg(q));
+		return exit_code(st);
+	}
+	if (ev.out_failed) {
+		warnx_("stdout: %s", strerror(ev.out_failed));
+		stdout_failed = 1;
+		return EX_LOCAL;
+	}
+	return EX_OK;
+}
 
 int
 main(int argc, char **argv)
@@ -491,12 +796,15 @@ main(int argc, char **argv)
 	struct input in;
 	struct qmp *q;
 	enum qmp_status st;
-	json_t *cmd, *reply;
+	json_t *cmd = NULL, *args = NULL;
+	const char *listen_addr = NULL;
 	char err[512];
-	int c, rc = EX_OK, r;
+	int c, rc = EX_OK, r, first = 1, count_set = 0;
+	size_t i;
 
 	setup_signals();
 	opt.max_size = QMP_DEFAULT_MAX_SIZE;
+	ev.count = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:c:a:t:pfrkhV", longopts,
 	    NULL)) != -1) {
@@ -505,13 +813,35 @@ main(int argc, char **argv)
 		case 'c': opt.command = optarg; break;
 		case 'a': opt.args = optarg; break;
 		case 't': opt.timeout = parse_seconds("-t", optarg); break;
-		case 'W': opt.wait = parse_seconds("--wait", optarg); break;
-		case 'M': opt.max_size = parse_size("--max-size", optarg);
+		case OPT_WAIT:
+			opt.wait = parse_seconds("--wait", optarg);
+			break;
+		case OPT_MAX_SIZE:
+			opt.max_size = parse_size("--max-size", optarg);
 			break;
 		case 'p': opt.pretty = 1; break;
 		case 'f': opt.full = 1; break;
 		case 'r': opt.raw = 1; break;
 		case 'k': opt.keep_going = 1; break;
+		case OPT_WAIT_EVENT: set_wait_events(optarg); break;
+		case OPT_MATCH: add_match(optarg); break;
+		case OPT_EVENTS: ev.logname = optarg; break;
+		case OPT_COUNT:
+			ev.count = parse_long("--count", optarg, 0, LONG_MAX);
+			count_set = 1;
+			break;
+		case OPT_QGA: opt.qga = 1; break;
+		case OPT_LISTEN: listen_addr = optarg; break;
+		case OPT_PASS_FD:
+			if (npass_fds == sizeof(pass_fds) / sizeof(pass_fds[0]))
+				usage_error("--pass-fd: at most %zu descriptors",
+				    npass_fds);
+			pass_fds[npass_fds++] = (int)parse_long("--pass-fd",
+			    optarg, 0, INT_MAX);
+			break;
+		case OPT_HMP: opt.hmp = optarg; break;
+		case OPT_OOB: opt.oob = 1; break;
+		case OPT_GREETING: opt.greeting = 1; break;
 		case 'h':
 			usage(stdout);
 			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
@@ -532,6 +862,10 @@ main(int argc, char **argv)
 		usage_error("unexpected operand '%s'", argv[optind]);
 
 	/* Everything the user gave is checked before anything is sent. */
+	if (listen_addr != NULL && opt.addr != NULL)
+		usage_error("-s and --listen exclude each other");
+	if (listen_addr != NULL)
+		opt.addr = listen_addr;
 	if (opt.addr == NULL)
 		opt.addr = getenv("QMP_SOCKET");
 	if (opt.addr == NULL || *opt.addr == '\0')
@@ -539,26 +873,66 @@ main(int argc, char **argv)
 		    "QMP_SOCKET");
 	if (qmp_parse_address(opt.addr, &addr, err, sizeof(err)) != QMP_OK)
 		usage_error("%s", err);
+	if (listen_addr != NULL && addr.kind == QMP_ADDR_VSOCK)
+		usage_error("--listen: vsock addresses cannot be listened on");
+	if (listen_addr != NULL && opt.wait > 0)
+		usage_error("--wait and --listen exclude each other");
 	if (opt.args != NULL && opt.command == NULL)
 		usage_error("-a needs -c NAME");
+	if (opt.hmp != NULL && opt.command != NULL)
+		usage_error("--hmp and -c exclude each other");
 	if (opt.full && opt.raw)
 		usage_error("--full and --raw exclude each other");
+	if (opt.qga && (opt.oob || opt.greeting))
+		usage_error("the guest agent has no greeting and no oob: "
+		    "--qga excludes --oob and --greeting");
+	if (opt.qga && opt.hmp != NULL)
+		usage_error("the guest agent has no human monitor: --qga "
+		    "excludes --hmp");
+	if (ev.nm > 0 && ev.names == NULL)
+		usage_error("--match needs --wait-event");
+	if (count_set && ev.names == NULL)
+		usage_error("--count needs --wait-event");
+	if (npass_fds > 0 && addr.kind != QMP_ADDR_UNIX)
+		usage_error("--pass-fd works on unix sockets only");
+	for (i = 0; i < npass_fds; i++)
+		if (fcntl(pass_fds[i], F_GETFD) < 0) {
+			warnx_("--pass-fd %d: %s", pass_fds[i],
+			    strerror(errno));
+			return EX_LOCAL;
+		}
+	if (ev.logname != NULL) {
+		if (strcmp(ev.logname, "-") == 0)
+			ev.log = stderr;
+		else if ((ev.log = fopen(ev.logname, "we")) == NULL) {
+			warnx_("%s: %s", ev.logname, strerror(errno));
+			return EX_LOCAL;
+		}
+	}
+	if ((ev.queue = json_array()) == NULL) {
+		warnx_("out of memory");
+		return EX_LOCAL;
+	}
 
 	qmp_framer_init(&in.fr, opt.max_size);
 	in.eof = 0;
 	in.count = 0;
-	if (opt.command != NULL) {
-		json_t *args = opt.args ? load_args(opt.args) : NULL;
-
-		if (*opt.command == '\0')
+	if (opt.command != NULL || opt.hmp != NULL) {
+		if (opt.args != NULL)
+			args = load_args(opt.args);
+		if (opt.hmp != NULL)
+			args = json_pack("{s:s}", "command-line", opt.hmp);
+		else if (*opt.command == '\0')
 			usage_error("-c: empty command name");
-		cmd = json_pack("{s:s}", "execute", opt.command);
+		cmd = json_pack("{s:s}", opt.oob ? "exec-oob" : "execute",
+		    opt.hmp != NULL ? "human-monitor-command" : opt.command);
 		if (cmd == NULL || (args != NULL &&
 		    json_object_set_new(cmd, "arguments", args) < 0)) {
 			warnx_("out of memory");
 			return EX_LOCAL;
 		}
-	} else if ((cmd = next_command(&in)) == NULL)
+	} else if (ev.names == NULL && !opt.greeting &&
+	    (cmd = next_command(&in)) == NULL)
 		usage_error("no command: give -c NAME, or a QMP command "
 		    "object on stdin");
 
@@ -571,30 +945,54 @@ main(int argc, char **argv)
 		    (int64_t)ceil(opt.timeout * 1000));
 	qmp_set_max_size(q, opt.max_size);
 	qmp_set_cancel_fd(q, sigpipe_fds[0]);
+	qmp_set_event_handler(q, on_event, NULL);
 
-	st = qmp_connect(q, &addr, (int64_t)ceil(opt.wait * 1000));
-	if (st == QMP_OK)
-		st = qmp_handshake(q, 0);
+	if (listen_addr != NULL)
+		st = qmp_listen(q, &addr);
+	else
+		st = qmp_connect(q, &addr, (int64_t)ceil(opt.wait * 1000));
+	if (st == QMP_OK && opt.qga)
+		st = qmp_sync_agent(q, random_id());
+	else if (st == QMP_OK)
+		st = qmp_handshake(q, opt.oob ? QMP_NEGOTIATE_OOB : 0);
 	if (st != QMP_OK) {
 		warnx_("%s", qmp_errmsg(q));
+		rc = exit_code(st);
 		json_decref(cmd);
-		qmp_free(q);
-		qmp_framer_free(&in.fr);
-		return exit_code(st);
+		goto out;
+	}
+	if (opt.greeting && (print_json(qmp_greeting(q)) < 0 ||
+	    fflush(stdout) != 0)) {
+		warnx_("stdout: %s", strerror(errno));
+		stdout_failed = 1;
+		rc = EX_LOCAL;
+		json_decref(cmd);
+		cmd = NULL;
 	}
 	while (cmd != NULL) {
-		st = qmp_execute(q, cmd, NULL, 0, &reply);
-		json_decref(cmd);
-		r = report(q, st, reply);
-		json_decref(reply);
+		r = run_command(q, cmd, first);
+		first = 0;
 		if (r != EX_OK && rc == EX_OK)
 			rc = r;
 		if (r != EX_OK && (!opt.keep_going || r != EX_COMMAND))
 			break;
-		cmd = opt.command != NULL ? NULL : next_command(&in);
+		cmd = opt.command != NULL || opt.hmp != NULL ? NULL :
+		    next_command(&in);
 	}
+	if (rc == EX_OK && ev.names != NULL)
+		rc = wait_events(q);
+out:
 	qmp_free(q);
 	qmp_framer_free(&in.fr);
+	json_decref(ev.queue);
+	if (ev.log != NULL && ev.log != stderr && fclose(ev.log) != 0 &&
+	    !ev.log_failed)
+		ev.log_failed = errno;
+	if (ev.log_failed) {
+		warnx_("%s: %s", ev.logname, strerror(ev.log_failed));
+		if (rc == EX_OK)
+			rc = EX_LOCAL;
+	}
 	if (finish_stdout() != 0 && !stdout_failed) {
 		warnx_("stdout: %s", strerror(errno));
 		return EX_LOCAL;

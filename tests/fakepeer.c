@@ -237,10 +237,12 @@ remaining_ms(void)
 		fatal(EXIT_USAGE, "clock_gettime");
 	ms = (long long)(deadline.tv_sec - now.tv_sec) * 1000 +
 	    (deadline.tv_nsec - now.tv_nsec) / 1000000;
+	if (ms <= 0 && curline == 0)
+		fatalx(EXIT_DEADLINE, "deadline reached (-T %d) before a "
+		    "client connected", limit_secs);
 	if (ms <= 0)
-		fatalx(EXIT_DEADLINE, "deadline reached (-T %d) %s %lu",
-		    limit_secs, curline ? "at script line" :
-		    "waiting for a client, lines run:", curline);
+		fatalx(EXIT_DEADLINE, "deadline reached (-T %d) at script "
+		    "line %lu", limit_secs, curline);
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
@@ -514,9 +516,10 @@ skip_ws(const char *msg, size_t len, size_t i)
 static int
 find_id(const char *msg, size_t len, char **idp, size_t *idlenp)
 {
-	size_t	 i = 0, j, vs, ve;
+	char	*id = NULL;
+	size_t	 i = 0, j, vs, ve, idlen = 0;
 	long	 depth = 0;
-	int	 wantkey = 0, found = 0;
+	int	 wantkey = 0;
 
 	while (i < len) {
 		if (msg[i] == '"') {
@@ -534,12 +537,10 @@ find_id(const char *msg, size_t len, char **idp, size_t *idlenp)
 					    msg[ve - 1] == '\r' ||
 					    msg[ve - 1] == '\n'))
 						ve--;
-					if (found)
-						free(*idp);
-					*idp = xmalloc(ve - vs);
-					memcpy(*idp, msg + vs, ve - vs);
-					*idlenp = ve - vs;
-					found = 1;
+					free(id);
+					id = xmalloc(ve - vs);
+					memcpy(id, msg + vs, ve - vs);
+					idlen = ve - vs;
 					continue;
 				}
 			}
@@ -570,7 +571,11 @@ find_id(const char *msg, size_t len, char **idp, size_t *idlenp)
 		}
 		i++;
 	}
-	return found;
+	if (id == NULL)
+		return 0;
+	*idp = id;
+	*idlenp = idlen;
+	return 1;
 }
 
 /* Return nothing; forget every unconsumed byte and reset the framer. */
@@ -1136,6 +1141,7 @@ accept_one(int lfd, int tcp)
 	return fd;
 }
 
+/* Return nothing: serve one client with the script and exit. */
 int
 main(int argc, char *argv[])
 {

@@ -15,7 +15,11 @@
 # oneTimeTearDown -> lib_cleanup.  A script that defines its own must call
 # those (they are idempotent: shunit2 may call them more than once).
 
+# shellcheck shell=bash disable=SC2034  # globals set here are for the callers
+
 QMPCTL=${QMPCTL:-./qmpctl}
+# Plain "Ran N tests" / "FAILED (failures=N)" lines, also into files.
+SHUNIT_COLOR=${SHUNIT_COLOR:-none}
 FAKEPEER=${FAKEPEER:-tests/fakepeer}
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 # Cheap QEMU: no machine, no devices, no display, no config file.
@@ -29,6 +33,10 @@ T=$(mktemp -d /tmp/qmpctl-test.XXXXXX) || { echo "lib.sh: mktemp failed" >&2; ex
 
 # pids started by the current test; killed by stop_all.
 LIB_PIDS=()
+
+# Until shunit2 installs its own EXIT trap (which runs oneTimeTearDown), make
+# sure an early exit still removes $T.
+trap lib_cleanup EXIT
 
 # ---------------------------------------------------------------- time / poll
 
@@ -193,8 +201,10 @@ start_qemu_unix() {
   shift 2
   QEMU_SOCK=$sock
   spawn_qemu "$name" "$@"
-  wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && [[ -S $sock ]] \
-    || _qemu_start_failed "$name" "no socket $sock"
+  if wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && [[ -S $sock ]]; then
+    return 0
+  fi
+  _qemu_start_failed "$name" "no socket $sock"
 }
 
 _sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
@@ -273,6 +283,17 @@ is_one_line() {
   [[ -s $1 ]] && [[ $(wc -l <"$1") -eq 1 ]] && [[ -z $(tail -c 1 "$1") ]]
 }
 
+# assert_that MSG CMD [ARGS...]: run CMD; assertTrue MSG on its success.
+# (Never write  cmd; assertTrue "...$(x)..." $?  -- the command substitution
+# in the message resets $? before assertTrue sees it.)
+assert_that() {
+  local msg=$1 st
+  shift
+  "$@"
+  st=$?
+  assertTrue "$msg" "$st"
+}
+
 # assert_rc EXPECTED [WHAT]: the exit status.
 assert_rc() {
   assertEquals "${2:+$2: }exit status; $(ctx)" "$1" "$rc"
@@ -285,8 +306,8 @@ assert_no_stderr() {
 
 # assert_one_line FILE [WHAT]: FILE is exactly one line.
 assert_one_line() {
-  is_one_line "$1"
-  assertTrue "${2:+$2: }$(basename "$1") must be exactly one line; $(ctx)" $?
+  assert_that "${2:+$2: }$(basename "$1") must be exactly one line; $(ctx)" \
+    is_one_line "$1"
 }
 
 # assert_ok [WHAT]: rc 0, stderr empty, stdout exactly one line.
@@ -304,8 +325,7 @@ assert_err_line() {
   assertEquals "${what}stderr must start with 'qmpctl: '; $(ctx)" \
     "qmpctl: " "$(head -c 8 "$T/err")"
   if [[ -n $1 ]]; then
-    grep -qE -- "$1" "$T/err"
-    assertTrue "${what}stderr must match /$1/; $(ctx)" $?
+    assert_that "${what}stderr must match /$1/; $(ctx)" grep -qE -- "$1" "$T/err"
   fi
 }
 
@@ -324,22 +344,26 @@ assert_cmd_error() {
   assert_rc 1 "$2"
   assert_one_line "$T/out" "$2"
   assertEquals "${what}error class; $(ctx)" "$1" "$(jq -r .class "$T/out" 2>/dev/null)"
-  jq -e '.desc | type == "string"' "$T/out" >/dev/null 2>&1
-  assertTrue "${what}error desc must be a string; $(ctx)" $?
+  assert_that "${what}error desc must be a string; $(ctx)" \
+    _jq_true '.desc | type == "string"' "$T/out"
   desc=$(jq -r .desc "$T/out" 2>/dev/null)
   assert_err_line "" "$2"
   assertEquals "${what}stderr; $(ctx)" "qmpctl: $1: $desc" "$(cat "$T/err")"
 }
 
+# _jq_true FILTER FILE: FILE holds one JSON value and FILTER gives exactly
+# "true" on it.  (Not jq -e: jq 1.6 -e exits 0 on an empty input.)
+_jq_true() { [[ $(jq "$1" "$2" 2>/dev/null) == true ]]; }
+
 # assert_jq FILTER [WHAT]: jq -e FILTER is true on stdout.
 assert_jq() {
-  jq -e "$1" "$T/out" >/dev/null 2>&1
-  assertTrue "${2:+$2: }jq '$1' on stdout; $(ctx)" $?
+  assert_that "${2:+$2: }jq '$1' on stdout; $(ctx)" _jq_true "$1" "$T/out"
 }
 
 # assert_compact [WHAT]: stdout is byte-identical to jq's compact rendering
 # (one line, no whitespace).  Only for outputs without huge numbers.
 assert_compact() {
+  assert_that "${1:+$1: }stdout must not be empty; $(ctx)" test -s "$T/out"
   assertEquals "${1:+$1: }stdout must be compact JSON; $(ctx)" \
     "$(jq -c . "$T/out" 2>&1)" "$(cat "$T/out")"
 }

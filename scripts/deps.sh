@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs the Debian packages that qmpctl needs, only when something is
+# missing.  "check": build and test; "demo": build and run the demo.
+set -eu
+
+what=${1:-check}
+missing=
+
+need() {	# need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+
+need cc gcc
+need make make
+need pkg-config pkg-config
+pkg-config --exists jansson 2>/dev/null || missing="$missing libjansson-dev"
+need qemu-system-x86_64 qemu-system-x86
+need jq jq
+if [ "$what" = check ]; then
+	need qemu-storage-daemon qemu-system-common
+	[ -x /usr/sbin/qemu-ga ] || need qemu-ga qemu-guest-agent
+	need shunit2 shunit2
+	need socat socat
+	need mandoc mandoc
+	need valgrind valgrind
+fi
+
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: not root; run: sudo apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2
