@@ -1002,6 +1002,19 @@ qmp_pump(struct qmp *q)
 	return QMP_OK;
 }
 
+void
+qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	q->fd = fd;
+	q->is_unix = is_unix;
+	snprintf(q->name, sizeof(q->name), "%s", name);
+}
+
 int
 qmp_is_unix(const struct qmp *q)
 {

@@ -145,6 +145,11 @@ enum qmp_status qmp_connect(struct qmp *, const struct qmp_addr *a,
  * connection is accepted, or on failure.
  */
 enum qmp_status qmp_listen(struct qmp *, const struct qmp_addr *a);
+/*
+ * Uses fd, an already connected stream socket (a socketpair, say), as the
+ * connection; the handle owns it from now on.  name is used in messages.
+ */
+void qmp_attach_fd(struct qmp *, int fd, const char *name, int is_unix);
 /* Returns 1 when the connection is on a unix socket (can pass fds). */
 int qmp_is_unix(const struct qmp *);
 

@@ -55,7 +55,8 @@ static struct {
 	int pretty, full, raw;
 	int keep_going;
 	int qga, oob, greeting;
-	const char *hmp;
+	int json, list_commands;
+	const char *hmp, *describe;
 } opt;
 
 static volatile sig_atomic_t caught_signal;
@@ -652,12 +653,493 @@ parse_long(const char *name, const char *s, long lo, long hi)
 	return v;
 }
 
+/* ---- Argument shorthand: KEY=VALUE and KEY:=JSON operands ---------- */
+
+struct operand {
+	const char *key;	/* points into argv; ends at keylen */
+	size_t keylen;
+	json_t *value;		/* new */
+};
+
+/* Returns 1 when key a names b or an object holding b (dot boundary). */
+static int
+key_covers(const struct operand *a, const struct operand *b)
+{
+	return a->keylen <= b->keylen &&
+	    memcmp(a->key, b->key, a->keylen) == 0 &&
+	    (a->keylen == b->keylen || b->key[a->keylen] == '.');
+}
+
+/* Returns nothing; sets the dotted path of op in obj, making objects. */
+static void
+set_path(json_t *obj, const struct operand *op)
+{
+	const char *p = op->key, *end = op->key + op->keylen, *dot;
+	char seg[256];
+	json_t *child;
+
+	for (;;) {
+		dot = memchr(p, '.', (size_t)(end - p));
+		if (dot == NULL)
+			dot = end;
+		snprintf(seg, sizeof(seg), "%.*s", (int)(dot - p), p);
+		if (dot == end) {
+			json_object_set(obj, seg, op->value);
+			return;
+		}
+		child = json_object_get(obj, seg);
+		if (!json_is_object(child)) {
+			child = json_object();
+			json_object_set_new(obj, seg, child);
+		}
+		obj = child;
+		p = dot + 1;
+	}
+}
+
+/* Returns nothing; copies src into dst, src winning, objects merged. */
+static void
+merge_into(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v, *d;
+
+	json_object_foreach(src, k, v) {
+		d = json_object_get(dst, k);
+		if (json_is_object(d) && json_is_object(v))
+			merge_into(d, v);
+		else
+			json_object_set(dst, k, v);
+	}
+}
+
+/*
+ * Returns the arguments built from the operands argv[0..argc) merged over
+ * base (stolen; may be NULL), or exits with a usage error.
+ */
+static json_t *
+operand_args(int argc, char **argv, json_t *base)
+{
+	struct operand *ops;
+	json_error_t jerr;
+	json_t *args;
+	const char *eq, *s, *p;
+	int i, j;
+
+	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL) {
+		warnx_("out of memory");
+		exit(EX_LOCAL);
+	}
+	for (i = 0; i < argc; i++) {
+		s = argv[i];
+		if ((eq = strchr(s, '=')) == NULL)
+			usage_error("operand '%s': expected KEY=VALUE or "
+			    "KEY:=JSON", s);
+		ops[i].key = s;
+		ops[i].keylen = (size_t)(eq - s);
+		if (eq > s && eq[-1] == ':') {
+			ops[i].keylen--;
+			ops[i].value = json_loads(eq + 1, JSON_DECODE_ANY,
+			    &jerr);
+			if (ops[i].value == NULL)
+				usage_error("operand '%s': invalid JSON: %s", s,
+				    jerr.text);
+		} else
+			ops[i].value = json_string(eq + 1);
+		if (ops[i].value == NULL)
+			usage_error("operand '%s': the value is not valid "
+			    "UTF-8", s);
+		if (ops[i].keylen == 0 || ops[i].keylen > 255 ||
+		    s[0] == '.' || s[ops[i].keylen - 1] == '.')
+			usage_error("operand '%s': bad key", s);
+		for (p = s; p < s + ops[i].keylen - 1; p++)
+			if (p[0] == '.' && p[1] == '.')
+				usage_error("operand '%s': bad key", s);
+		for (j = 0; j < i; j++) {
+			if (ops[j].keylen == ops[i].keylen &&
+			    key_covers(&ops[j], &ops[i]))
+				usage_error("key '%.*s' given twice",
+				    (int)ops[i].keylen, s);
+			if (key_covers(&ops[j], &ops[i]) ||
+			    key_covers(&ops[i], &ops[j]))
+				usage_error("key '%.*s' is used both as a "
+				    "value and as an object",
+				    (int)(ops[i].keylen < ops[j].keylen ?
+				    ops[i].keylen : ops[j].keylen),
+				    ops[i].keylen < ops[j].keylen ? s :
+				    ops[j].key);
+		}
+	}
+	args = base != NULL ? base : json_object();
+	{
+		json_t *over = json_object();
+
+		for (i = 0; i < argc; i++) {
+			set_path(over, &ops[i]);
+			json_decref(ops[i].value);
+		}
+		merge_into(args, over);
+		json_decref(over);
+	}
+	free(ops);
+	return args;
+}
+
+/* ---- Introspection: --list-commands and --describe ------------------- */
+
+struct schema {
+	json_t *byname;		/* name -> schema entry (borrowed refs) */
+};
+
+/* Returns a readable name for a builtin's JSON type. */
+static const char *
+builtin_name(json_t *entry)
+{
+	const char *t = json_string_value(json_object_get(entry,
+	    "json-type"));
+
+	if (t == NULL)
+		return "?";
+	if (strcmp(t, "string") == 0)
+		return "str";
+	if (strcmp(t, "int") == 0)
+		return "int";
+	if (strcmp(t, "number") == 0)
+		return "number";
+	if (strcmp(t, "boolean") == 0)
+		return "bool";
+	if (strcmp(t, "null") == 0)
+		return "null";
+	if (strcmp(t, "value") == 0)
+		return "any";
+	return t;
+}
+
+/* Returns the enum's values (borrowed): "values", or names in "members". */
+static json_t *
+enum_values(json_t *entry, json_t **owned)
+{
+	json_t *v = json_object_get(entry, "values"), *m, *names;
+	size_t i;
+
+	*owned = NULL;
+	if (json_is_array(v))
+		return v;
+	m = json_object_get(entry, "members");
+	names = json_array();
+	for (i = 0; i < json_array_size(m); i++)
+		json_array_append(names, json_object_get(json_array_get(m, i),
+		    "name"));
+	*owned = names;
+	return names;
+}
+
+/*
+ * Returns the type called name resolved into a JSON tree (new).  stack
+ * holds the object types being resolved, to cut cycles with a "ref".
+ */
+static json_t *
+resolve_type(struct schema *s, const char *name, json_t *stack)
+{
+	json_t *e = json_object_get(s->byname, name), *out, *mem, *m, *t;
+	json_t *owned, *vals, *vars;
+	const char *meta, *k;
+	size_t i;
+
+	if (e == NULL)
+		return json_pack("{s:s}", "unknown", name);
+	meta = json_string_value(json_object_get(e, "meta-type"));
+	if (meta == NULL)
+		meta = "";
+	if (strcmp(meta, "builtin") == 0)
+		return json_string(builtin_name(e));
+	if (strcmp(meta, "enum") == 0) {
+		vals = enum_values(e, &owned);
+		out = json_pack("{s:O}", "enum", vals);
+		json_decref(owned);
+		return out;
+	}
+	if (strcmp(meta, "array") == 0) {
+		k = json_string_value(json_object_get(e, "element-type"));
+		return json_pack("{s:o}", "array",
+		    resolve_type(s, k ? k : "", stack));
+	}
+	if (strcmp(meta, "alternate") == 0) {
+		out = json_array();
+		mem = json_object_get(e, "members");
+		for (i = 0; i < json_array_size(mem); i++) {
+			k = json_string_value(json_object_get(
+			    json_array_get(mem, i), "type"));
+			json_array_append_new(out,
+			    resolve_type(s, k ? k : "", stack));
+		}
+		return json_pack("{s:o}", "alternate", out);
+	}
+	if (strcmp(meta, "object") != 0)
+		return json_pack("{s:s}", "unknown", name);
+	for (i = 0; i < json_array_size(stack); i++)
+		if (strcmp(json_string_value(json_array_get(stack, i)),
+		    name) == 0)
+			return json_pack("{s:s}", "ref", name);
+	json_array_append_new(stack, json_string(name));
+	out = json_object();
+	mem = json_array();
+	m = json_object_get(e, "members");
+	for (i = 0; i < json_array_size(m); i++) {
+		json_t *one = json_array_get(m, i);
+
+		k = json_string_value(json_object_get(one, "type"));
+		t = json_pack("{s:O, s:o, s:b}", "name",
+		    json_object_get(one, "name"), "type",
+		    resolve_type(s, k ? k : "", stack), "optional",
+		    json_object_get(one, "default") != NULL);
+		json_array_append_new(mem, t);
+	}
+	json_object_set_new(out, "members", mem);
+	vars = json_object_get(e, "variants");
+	if (json_array_size(vars) > 0) {
+		json_t *cases = json_object();
+
+		for (i = 0; i < json_array_size(vars); i++) {
+			json_t *one = json_array_get(vars, i);
+			const char *c = json_string_value(json_object_get(one,
+			    "case"));
+
+			k = json_string_value(json_object_get(one, "type"));
+			if (c != NULL)
+				json_object_set_new(cases, c,
+				    resolve_type(s, k ? k : "", stack));
+		}
+		json_object_set_new(out, "variants", json_pack("{s:O, s:o}",
+		    "tag", json_object_get(e, "tag"), "cases", cases));
+	}
+	json_array_remove(stack, json_array_size(stack) - 1);
+	return out;
+}
+
+/* Prints a resolved type: one line, or a line and indented members. */
+static void
+print_type(FILE *fp, json_t *t, int indent);
+
+/* Prints the members (and variants) of a resolved object type. */
+static void
+print_members(FILE *fp, json_t *obj, int indent)
+{
+	json_t *mem = json_object_get(obj, "members"), *vars, *cases, *c;
+	const char *k;
+	size_t i;
+
+	for (i = 0; i < json_array_size(mem); i++) {
+		json_t *one = json_array_get(mem, i);
+
+		fprintf(fp, "%*s%s: %s", indent, "",
+		    json_string_value(json_object_get(one, "name")),
+		    json_is_true(json_object_get(one, "optional")) ?
+		    "optional " : "");
+		print_type(fp, json_object_get(one, "type"), indent);
+	}
+	vars = json_object_get(obj, "variants");
+	if (vars == NULL)
+		return;
+	cases = json_object_get(vars, "cases");
+	json_object_foreach(cases, k, c) {
+		fprintf(fp, "%*swhen %s is \"%s\":\n", indent, "",
+		    json_string_value(json_object_get(vars, "tag")), k);
+		print_members(fp, c, indent + 2);
+	}
+}
+
+static void
+print_type(FILE *fp, json_t *t, int indent)
+{
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(t)) {
+		fprintf(fp, "%s\n", json_string_value(t));
+	} else if ((v = json_object_get(t, "enum")) != NULL) {
+		fputs("enum (", fp);
+		for (i = 0; i < json_array_size(v); i++)
+			fprintf(fp, "%s%s", i ? ", " : "",
+			    json_string_value(json_array_get(v, i)));
+		fputs(")\n", fp);
+	} else if ((v = json_object_get(t, "array")) != NULL) {
+		fputs("array of ", fp);
+		print_type(fp, v, indent);
+	} else if ((v = json_object_get(t, "alternate")) != NULL) {
+		fputs("one of:\n", fp);
+		for (i = 0; i < json_array_size(v); i++) {
+			fprintf(fp, "%*s- ", indent + 2, "");
+			print_type(fp, json_array_get(v, i), indent + 4);
+		}
+	} else if ((v = json_object_get(t, "ref")) != NULL) {
+		fprintf(fp, "object %s (see above)\n", json_string_value(v));
+	} else if ((v = json_object_get(t, "unknown")) != NULL) {
+		fprintf(fp, "%s\n", json_string_value(v));
+	} else if (json_array_size(json_object_get(t, "members")) == 0 &&
+	    json_object_get(t, "variants") == NULL) {
+		fputs("{}\n", fp);
+	} else {
+		fputs("object\n", fp);
+		print_members(fp, t, indent + 2);
+	}
+}
+
+/*
+ * Describes command or event name from the server's schema.  Returns the
+ * exit status.
+ */
+static int
+describe(struct qmp *q, const char *name)
+{
+	struct schema s;
+	enum qmp_status st;
+	json_t *cmd, *reply = NULL, *list, *e, *out, *stack, *tree;
+	const char *meta, *k;
+	size_t i;
+	int r = EX_OK;
+
+	cmd = json_pack("{s:s}", "execute", "query-qmp-schema");
+	st = qmp_execute(q, cmd, NULL, 0, &reply);
+	json_decref(cmd);
+	if (st != QMP_OK) {
+		r = report(q, st, reply);
+		json_decref(reply);
+		return r;
+	}
+	list = json_object_get(reply, "return");
+	s.byname = json_object();
+	for (i = 0; i < json_array_size(list); i++) {
+		e = json_array_get(list, i);
+		k = json_string_value(json_object_get(e, "name"));
+		if (k != NULL)
+			json_object_set(s.byname, k, e);
+	}
+	e = json_object_get(s.byname, name);
+	meta = json_string_value(json_object_get(e, "meta-type"));
+	if (meta == NULL || (strcmp(meta, "command") != 0 &&
+	    strcmp(meta, "event") != 0)) {
+		warnx_("%s: no such command or event in the server's schema",
+		    name);
+		json_decref(s.byname);
+		json_decref(reply);
+		return EX_COMMAND;
+	}
+	stack = json_array();
+	out = json_pack("{s:s, s:s}", "name", name, "meta-type", meta);
+	k = json_string_value(json_object_get(e, "arg-type"));
+	json_object_set_new(out, "arguments", resolve_type(&s, k ? k : "",
+	    stack));
+	if (strcmp(meta, "command") == 0) {
+		k = json_string_value(json_object_get(e, "ret-type"));
+		json_object_set_new(out, "returns", resolve_type(&s,
+		    k ? k : "", stack));
+		json_object_set(out, "allow-oob", json_object_get(e,
+		    "allow-oob") ? json_object_get(e, "allow-oob") :
+		    json_false());
+	}
+	if (opt.json) {
+		if (print_json(out) < 0)
+			r = EX_LOCAL;
+	} else {
+		printf("%s %s\n", meta, name);
+		tree = json_object_get(out, "arguments");
+		if (json_array_size(json_object_get(tree, "members")) == 0 &&
+		    json_object_get(tree, "variants") == NULL)
+			printf("%s: none\n", strcmp(meta, "event") == 0 ?
+			    "data" : "arguments");
+		else {
+			printf("%s:\n", strcmp(meta, "event") == 0 ? "data" :
+			    "arguments");
+			print_members(stdout, tree, 2);
+		}
+		if (strcmp(meta, "command") == 0) {
+			printf("returns: ");
+			print_type(stdout, json_object_get(out, "returns"), 0);
+			if (json_is_true(json_object_get(out, "allow-oob")))
+				printf("allowed out-of-band\n");
+		}
+		if (ferror(stdout))
+			r = EX_LOCAL;
+	}
+	if (r == EX_LOCAL) {
+		warnx_("stdout: %s", strerror(errno));
+		stdout_failed = 1;
+	}
+	json_decref(out);
+	json_decref(stack);
+	json_decref(s.byname);
+	json_decref(reply);
+	return r;
+}
+
+/* Compares two JSON strings for qsort. */
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Prints the names of the commands the server accepts, one a line, from
+ * query-commands (guest-info's supported_commands for the agent).
+ * Returns the exit status.
+ */
+static int
+list_commands(struct qmp *q)
+{
+	enum qmp_status st;
+	json_t *cmd, *reply = NULL, *list, *e;
+	const char **names;
+	size_t i, n = 0;
+	int r = EX_OK;
+
+	cmd = json_pack("{s:s}", "execute", opt.qga ? "guest-info" :
+	    "query-commands");
+	st = qmp_execute(q, cmd, NULL, 0, &reply);
+	json_decref(cmd);
+	if (st != QMP_OK) {
+		r = report(q, st, reply);
+		json_decref(reply);
+		return r;
+	}
+	list = json_object_get(reply, "return");
+	if (opt.qga)
+		list = json_object_get(list, "supported_commands");
+	names = calloc(json_array_size(list) + 1, sizeof(*names));
+	if (names == NULL) {
+		json_decref(reply);
+		warnx_("out of memory");
+		return EX_LOCAL;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		e = json_array_get(list, i);
+		if (opt.qga && json_is_false(json_object_get(e, "enabled")))
+			continue;
+		if (json_is_string(json_object_get(e, "name")))
+			names[n++] = json_string_value(json_object_get(e,
+			    "name"));
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n; i++)
+		if (printf("%s\n", names[i]) < 0)
+			break;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warnx_("stdout: %s", strerror(errno));
+		stdout_failed = 1;
+		r = EX_LOCAL;
+	}
+	free(names);
+	json_decref(reply);
+	return r;
+}
+
 /* ---- The run --------------------------------------------------------- */
 
 enum {
 	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_MATCH, OPT_EVENTS,
 	OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD, OPT_HMP, OPT_OOB,
-	OPT_GREETING,
+	OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE, OPT_JSON,
 };
 
 static const struct option longopts[] = {
@@ -681,6 +1163,9 @@ static const struct option longopts[] = {
 	{ "hmp",	required_argument,	NULL, OPT_HMP },
 	{ "oob",	no_argument,		NULL, OPT_OOB },
 	{ "greeting",	no_argument,		NULL, OPT_GREETING },
+	{ "list-commands", no_argument,		NULL, OPT_LIST_COMMANDS },
+	{ "describe",	required_argument,	NULL, OPT_DESCRIBE },
+	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
@@ -799,10 +1284,21 @@ main(int argc, char **argv)
 	json_t *cmd = NULL, *args = NULL;
 	const char *listen_addr = NULL;
 	char err[512];
-	int c, rc = EX_OK, r, first = 1, count_set = 0;
+	int c, rc = EX_OK, r, first = 1, count_set = 0, closed_stdout;
 	size_t i;
 
 	setup_signals();
+	/*
+	 * With stdout closed, the socket would become descriptor 1 and the
+	 * output would go to the server.  Stand a read-only /dev/null in its
+	 * place, so that writes fail, and fail before anything is sent.
+	 */
+	for (i = 0; i < 3; i++)
+		if (fcntl((int)i, F_GETFD) < 0 &&
+		    open("/dev/null", i == 0 ? O_WRONLY : O_RDONLY) < 0)
+			return EX_LOCAL;
+	closed_stdout = fcntl(STDOUT_FILENO, F_GETFL) >= 0 &&
+	    (fcntl(STDOUT_FILENO, F_GETFL) & O_ACCMODE) == O_RDONLY;
 	opt.max_size = QMP_DEFAULT_MAX_SIZE;
 	ev.count = 1;
 	opterr = 0;
@@ -842,6 +1338,9 @@ main(int argc, char **argv)
 		case OPT_HMP: opt.hmp = optarg; break;
 		case OPT_OOB: opt.oob = 1; break;
 		case OPT_GREETING: opt.greeting = 1; break;
+		case OPT_LIST_COMMANDS: opt.list_commands = 1; break;
+		case OPT_DESCRIBE: opt.describe = optarg; break;
+		case OPT_JSON: opt.json = 1; break;
 		case 'h':
 			usage(stdout);
 			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
@@ -858,8 +1357,8 @@ main(int argc, char **argv)
 			usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		usage_error("unexpected operand '%s'", argv[optind]);
+	if (optind < argc && opt.command == NULL)
+		usage_error("operand '%s' needs -c NAME", argv[optind]);
 
 	/* Everything the user gave is checked before anything is sent. */
 	if (listen_addr != NULL && opt.addr != NULL)
@@ -883,6 +1382,14 @@ main(int argc, char **argv)
 		usage_error("--hmp and -c exclude each other");
 	if (opt.full && opt.raw)
 		usage_error("--full and --raw exclude each other");
+	if ((opt.list_commands || opt.describe != NULL) &&
+	    (opt.command != NULL || opt.hmp != NULL || ev.names != NULL))
+		usage_error("--list-commands and --describe exclude -c, --hmp "
+		    "and --wait-event");
+	if (opt.list_commands && opt.describe != NULL)
+		usage_error("--list-commands and --describe exclude each other");
+	if (opt.json && opt.describe == NULL)
+		usage_error("--json goes with --describe");
 	if (opt.qga && (opt.oob || opt.greeting))
 		usage_error("the guest agent has no greeting and no oob: "
 		    "--qga excludes --oob and --greeting");
@@ -901,6 +1408,10 @@ main(int argc, char **argv)
 			    strerror(errno));
 			return EX_LOCAL;
 		}
+	if (closed_stdout) {
+		warnx_("stdout: %s", strerror(EBADF));
+		return EX_LOCAL;
+	}
 	if (ev.logname != NULL) {
 		if (strcmp(ev.logname, "-") == 0)
 			ev.log = stderr;
@@ -920,6 +1431,8 @@ main(int argc, char **argv)
 	if (opt.command != NULL || opt.hmp != NULL) {
 		if (opt.args != NULL)
 			args = load_args(opt.args);
+		if (optind < argc)
+			args = operand_args(argc - optind, argv + optind, args);
 		if (opt.hmp != NULL)
 			args = json_pack("{s:s}", "command-line", opt.hmp);
 		else if (*opt.command == '\0')
@@ -931,8 +1444,8 @@ main(int argc, char **argv)
 			warnx_("out of memory");
 			return EX_LOCAL;
 		}
-	} else if (ev.names == NULL && !opt.greeting &&
-	    (cmd = next_command(&in)) == NULL)
+	} else if (ev.names == NULL && !opt.greeting && !opt.list_commands &&
+	    opt.describe == NULL && (cmd = next_command(&in)) == NULL)
 		usage_error("no command: give -c NAME, or a QMP command "
 		    "object on stdin");
 
@@ -969,6 +1482,10 @@ main(int argc, char **argv)
 		json_decref(cmd);
 		cmd = NULL;
 	}
+	if (rc == EX_OK && opt.list_commands)
+		rc = list_commands(q);
+	if (rc == EX_OK && opt.describe != NULL)
+		rc = describe(q, opt.describe);
 	while (cmd != NULL) {
 		r = run_command(q, cmd, first);
 		first = 0;
