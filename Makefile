@@ -4,6 +4,7 @@ VERSION    = 0.1.0
 PREFIX     = /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG = pkg-config
 CC        ?= cc
 
@@ -54,14 +55,18 @@ demo:
 	@sh scripts/demo.sh ./qmpctl
 
 install: qmpctl
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR)
 	cp -f qmpctl $(DESTDIR)$(BINDIR)/qmpctl
 	chmod 755 $(DESTDIR)$(BINDIR)/qmpctl
 	cp -f qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
+	cp -f qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/qmpctl
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/qmpctl $(DESTDIR)$(MANDIR)/man1/qmpctl.1
+	rm -f $(DESTDIR)$(BINDIR)/qmpctl $(DESTDIR)$(MANDIR)/man1/qmpctl.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/qmpctl
 
 lint:
 	mandoc -Tlint -W warning qmpctl.1

@@ -61,6 +61,7 @@ static struct {
 
 static volatile sig_atomic_t caught_signal;
 static int stdout_failed;	/* reported once, at the first failure */
+static int64_t deadline;	/* CLOCK_MONOTONIC ms for -t, or 0 */
 static int sigpipe_fds[2] = { -1, -1 };
 
 /* Returns nothing: prints "qmpctl: MESSAGE" on one line of stderr. */
@@ -368,6 +369,36 @@ check_command(json_t *cmd)
 }
 
 /*
+ * Returns once stdin is readable.  Exits with the timeout status when the
+ * deadline passes first, or with 128+N on a signal.
+ */
+static void
+wait_stdin(void)
+{
+	struct pollfd pfd[2] = {
+		{ STDIN_FILENO, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline == 0 ? -1 : deadline - qmp_now_ms();
+		if (deadline != 0 && left <= 0) {
+			warnx_("stdin: timed out waiting for the next command");
+			exit(EX_TIMEOUT);
+		}
+		r = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
+		if (caught_signal)
+			exit(128 + caught_signal);
+		if (r > 0)
+			return;
+		if (r < 0 && errno != EINTR) {
+			warnx_("poll: %s", strerror(errno));
+			exit(EX_LOCAL);
+		}
+	}
+}
+
+/*
  * Returns the next command object from stdin (new), or NULL at the end.
  * Malformed input is a usage error: it exits with status 2.
  */
@@ -404,6 +435,7 @@ next_command(struct input *in)
 			warnx_("stdin: out of memory");
 			exit(EX_LOCAL);
 		}
+		wait_stdin();
 		r = read(STDIN_FILENO, p, room);
 		if (r > 0)
 			qmp_framer_commit(&in->fr, (size_t)r);
@@ -413,11 +445,6 @@ next_command(struct input *in)
 			exit(128 + caught_signal);
 		else if (errno != EINTR && errno != EAGAIN)
 			usage_error("stdin: %s", strerror(errno));
-		else if (errno == EAGAIN) {
-			struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
-
-			(void)poll(&pfd, 1, -1);
-		}
 	}
 	in->count++;
 	cmd = json_loadb(m, len, 0, &jerr);
@@ -588,7 +615,7 @@ on_event(void *ctx, json_t *event)
 		return;
 	if (ev.live)
 		print_event(event);
-	else
+	else if (ev.count == 0 || json_array_size(ev.queue) < (size_t)ev.count)
 		json_array_append(ev.queue, event);
 }
 
@@ -1357,6 +1384,8 @@ main(int argc, char **argv)
 			usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
+	if (opt.timeout > 0)
+		deadline = qmp_now_ms() + (int64_t)ceil(opt.timeout * 1000);
 	if (optind < argc && opt.command == NULL)
 		usage_error("operand '%s' needs -c NAME", argv[optind]);
 
@@ -1453,9 +1482,7 @@ main(int argc, char **argv)
 		warnx_("out of memory");
 		return EX_LOCAL;
 	}
-	if (opt.timeout > 0)
-		qmp_set_deadline(q, qmp_now_ms() +
-		    (int64_t)ceil(opt.timeout * 1000));
+	qmp_set_deadline(q, deadline);
 	qmp_set_max_size(q, opt.max_size);
 	qmp_set_cancel_fd(q, sigpipe_fds[0]);
 	qmp_set_event_handler(q, on_event, NULL);
