@@ -17,7 +17,7 @@ WARNINGS = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 CFLAGS  ?= -O2 -g
 QCFLAGS  = -std=c11 -D_GNU_SOURCE -DQMPCTL_VERSION='"$(VERSION)"' \
 	   $(WARNINGS) $(JANSSON_CFLAGS) $(CFLAGS)
-QLDLIBS  = $(JANSSON_LIBS) -lm
+QLDLIBS  = $(JANSSON_LIBS)
 
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all

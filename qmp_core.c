@@ -35,6 +35,7 @@ struct qmp {
 	size_t max_size;
 	unsigned long next_id;
 	json_t *greeting;
+	int sent;			/* sent since the last read: poll first */
 	qmp_event_fn *on_event;
 	void *event_ctx;
 	char name[512];			/* the address, for messages */
@@ -815,6 +816,7 @@ send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
 	ssize_t n;
 	int r;
 
+	q->sent = 1;
 	while (off < len) {
 		if (nfds > 0) {
 			struct msghdr mh;
@@ -921,6 +923,13 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			return fail(q, QMP_EPROTO,
 			    "%s: message over the size limit of %zu bytes "
 			    "(see --max-size)", q->name, q->fr.max);
+		}
+		if (q->sent) {
+			/* The answer cannot be there yet: skip a failed read. */
+			q->sent = 0;
+			r = wait_fd(q, q->fd, POLLIN, -1);
+			if (r < 0)
+				return wait_failed(q, r, what);
 		}
 		n = read(q->fd, p, room);
 		if (n > 0) {

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -156,10 +155,18 @@ parse_seconds(const char *name, const char *s)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) ||
-	    v < 0 || v > 1e8)
+	if (end == s || *end != '\0' || errno != 0 || !(v >= 0 && v <= 1e8))
 		usage_error("%s: invalid number of seconds: '%s'", name, s);
 	return v;
+}
+
+/* Returns seconds as whole milliseconds, rounded up. */
+static int64_t
+to_ms(double seconds)
+{
+	int64_t ms = (int64_t)(seconds * 1000);
+
+	return (double)ms < seconds * 1000 ? ms + 1 : ms;
 }
 
 /* Returns the byte count in s (suffix K, M, G), or exits. */
@@ -1385,7 +1392,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (opt.timeout > 0)
-		deadline = qmp_now_ms() + (int64_t)ceil(opt.timeout * 1000);
+		deadline = qmp_now_ms() + to_ms(opt.timeout);
 	if (optind < argc && opt.command == NULL)
 		usage_error("operand '%s' needs -c NAME", argv[optind]);
 
@@ -1490,7 +1497,7 @@ main(int argc, char **argv)
 	if (listen_addr != NULL)
 		st = qmp_listen(q, &addr);
 	else
-		st = qmp_connect(q, &addr, (int64_t)ceil(opt.wait * 1000));
+		st = qmp_connect(q, &addr, to_ms(opt.wait));
 	if (st == QMP_OK && opt.qga)
 		st = qmp_sync_agent(q, random_id());
 	else if (st == QMP_OK)
