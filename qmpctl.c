@@ -549,8 +549,7 @@ static int
 event_matches(json_t *event, const struct match *m)
 {
 	json_t *v = json_object_get(event, "data");
-	char *key = m->key, *dot;
-	char buf[256];
+	const char *key = m->key, *dot;
 
 	while (v != NULL) {
 		dot = strchr(key, '.');
@@ -558,15 +557,14 @@ event_matches(json_t *event, const struct match *m)
 			v = json_object_get(v, key);
 			break;
 		}
-		if ((size_t)(dot - key) >= sizeof(buf))
-			return 0;
-		memcpy(buf, key, (size_t)(dot - key));
-		buf[dot - key] = '\0';
-		v = json_object_get(v, buf);
+		v = json_object_getn(v, key, (size_t)(dot - key));
 		key = dot + 1;
 	}
 	if (v == NULL)
 		return 0;
+	if (m->value != NULL && json_is_number(v) &&
+	    json_is_number(m->value))
+		return json_number_value(v) == json_number_value(m->value);
 	if (m->value != NULL && json_equal(v, m->value))
 		return 1;
 	return json_is_string(v) && strcmp(json_string_value(v), m->text) == 0;
@@ -1294,9 +1292,18 @@ wait_events(struct qmp *q)
 		if (ev.count == 0 &&
 		    (st == QMP_ETIMEOUT || st == QMP_ECANCEL))
 			return EX_OK;
-		if (st == QMP_ETIMEOUT)
-			warnx_("timed out waiting for event %s", ev.names[0]);
-		else
+		if (st == QMP_ETIMEOUT) {
+			char names[512] = "";
+			size_t j, n = 0;
+
+			for (j = 0; ev.names[j] != NULL && n < sizeof(names);
+			    j++)
+				n += (size_t)snprintf(names + n,
+				    sizeof(names) - n, "%s%s", j ? " or " : "",
+				    ev.names[j]);
+			warnx_("timed out waiting for event %s%s", names,
+			    ev.nm > 0 ? " matching --match" : "");
+		} else
 			warnx_("%s", qmp_errmsg(q));
 		return exit_code(st);
 	}
@@ -1448,14 +1455,6 @@ main(int argc, char **argv)
 		warnx_("stdout: %s", strerror(EBADF));
 		return EX_LOCAL;
 	}
-	if (ev.logname != NULL) {
-		if (strcmp(ev.logname, "-") == 0)
-			ev.log = stderr;
-		else if ((ev.log = fopen(ev.logname, "we")) == NULL) {
-			warnx_("%s: %s", ev.logname, strerror(errno));
-			return EX_LOCAL;
-		}
-	}
 	if ((ev.queue = json_array()) == NULL) {
 		warnx_("out of memory");
 		return EX_LOCAL;
@@ -1485,6 +1484,14 @@ main(int argc, char **argv)
 		usage_error("no command: give -c NAME, or a QMP command "
 		    "object on stdin");
 
+	if (ev.logname != NULL) {
+		if (strcmp(ev.logname, "-") == 0)
+			ev.log = stderr;
+		else if ((ev.log = fopen(ev.logname, "we")) == NULL) {
+			warnx_("%s: %s", ev.logname, strerror(errno));
+			return EX_LOCAL;
+		}
+	}
 	if ((q = qmp_new()) == NULL) {
 		warnx_("out of memory");
 		return EX_LOCAL;
