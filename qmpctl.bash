@@ -6,7 +6,15 @@ _qmpctl_addr()
 	local i
 	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
 		case ${COMP_WORDS[i]} in
-		-s|--socket) printf '%s\n' "${COMP_WORDS[i + 1]}"; return ;;
+		-s) printf '%s\n' "${COMP_WORDS[i + 1]}"; return ;;
+		--socket)
+			# Bash splits "--socket=ADDR" into "--socket" "=" "ADDR".
+			if [ "${COMP_WORDS[i + 1]}" = = ]; then
+				printf '%s\n' "${COMP_WORDS[i + 2]}"
+			else
+				printf '%s\n' "${COMP_WORDS[i + 1]}"
+			fi
+			return ;;
 		--socket=*) printf '%s\n' "${COMP_WORDS[i]#--socket=}"; return ;;
 		esac
 	done
@@ -50,7 +58,8 @@ _qmpctl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(qmpctl --help 2>/dev/null |
-		    grep -o -- '--[a-z][a-z-]*' | sort -u) -s -c -a -t -p -f -r -k -h -V" \
+		    grep -o -- '--[a-z][a-z-]*' | sort -u) \
+		    -s -c -a -t -p -f -r -k -h -V" \
 		    -- "$cur"))
 	fi
 }

@@ -98,10 +98,12 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: qmpctl [-s ADDR | --listen ADDR] [-c NAME [-a JSON|@FILE|@-] |\n"
-"              --hmp TEXT] [options]\n"
+"usage: qmpctl [-s ADDR | --listen ADDR] [options] -c NAME [-a JSON|@FILE|@-]\n"
+"              [KEY=VALUE | KEY:=JSON ...]\n"
+"       qmpctl [-s ADDR] [options] --hmp TEXT\n"
 "       qmpctl [-s ADDR] [options] < COMMANDS.json\n"
-"       qmpctl [-s ADDR] --wait-event NAME[,NAME...] [--match KEY=VALUE]\n"
+"       qmpctl [-s ADDR] [options] --wait-event NAME[,NAME...]\n"
+"       qmpctl [-s ADDR] [options] --list-commands | --describe NAME [--json]\n"
 "\n"
 "Run QEMU Monitor Protocol commands and print their results as JSON.\n"
 "\n"
@@ -134,9 +136,15 @@ usage(FILE *fp)
 "      --hmp TEXT        run a human monitor command and print its text\n"
 "      --oob             enable out-of-band execution and use exec-oob\n"
 "      --greeting        print the server's greeting first\n"
+"      --list-commands   print the names of the commands the server accepts\n"
+"      --describe NAME   describe a command's or event's arguments and\n"
+"                        return type, from the server's schema\n"
+"      --json            with --describe, print the resolved schema as JSON\n"
 "  -h, --help            print this help and exit\n"
 "  -V, --version         print the version and exit\n"
 "\n"
+"Operands after -c build its arguments: KEY=VALUE sets a string,\n"
+"KEY:=JSON a JSON value; a dotted KEY reaches into nested objects.\n"
 "Without -c, standard input holds QMP command objects such as\n"
 "{\"execute\": \"query-status\"}, run in order over one connection.\n"
 "\n"
@@ -252,6 +260,36 @@ exit_code(enum qmp_status st)
 }
 
 /*
+ * Returns once fd is readable.  Exits with the timeout status when the
+ * deadline passes first, or with 128+N on a signal.
+ */
+static void
+wait_input(int fd, const char *name)
+{
+	struct pollfd pfd[2] = {
+		{ fd, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline == 0 ? -1 : deadline - qmp_now_ms();
+		if (deadline != 0 && left <= 0) {
+			warnx_("%s: timed out reading", name);
+			exit(EX_TIMEOUT);
+		}
+		r = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
+		if (caught_signal)
+			exit(128 + caught_signal);
+		if (r > 0)
+			return;
+		if (r < 0 && errno != EINTR) {
+			warnx_("poll: %s", strerror(errno));
+			exit(EX_LOCAL);
+		}
+	}
+}
+
+/*
  * Reads all of fd into a new NUL-terminated buffer of at most max bytes.
  * Returns the buffer with *len set, or NULL after reporting (exits with
  * the interrupt status on a signal).
@@ -283,6 +321,7 @@ read_all(int fd, const char *name, size_t max, size_t *len)
 			buf = nbuf;
 			cap = ncap;
 		}
+		wait_input(fd, name);
 		r = read(fd, buf + n, cap - n - 1);
 		if (r > 0) {
 			n += (size_t)r;
@@ -361,49 +400,22 @@ check_command(json_t *cmd)
 		if (strcmp(key, "execute") == 0 ||
 		    strcmp(key, "exec-oob") == 0) {
 			if (!json_is_string(v))
-				return "\"execute\" must be a string";
+				return "\"execute\" (or \"exec-oob\") must be "
+				    "a string";
 			names++;
 		} else if (strcmp(key, "arguments") == 0) {
 			if (!json_is_object(v))
 				return "\"arguments\" must be an object";
 		} else if (strcmp(key, "id") != 0)
-			return "unknown member (expected execute, arguments, "
-			    "id)";
+			return "unknown member (expected execute or exec-oob, "
+			    "arguments, id)";
 	}
 	if (names != 1)
-		return "needs exactly one \"execute\" member";
+		return "needs exactly one \"execute\" or \"exec-oob\" "
+		    "member";
 	return NULL;
 }
 
-/*
- * Returns once stdin is readable.  Exits with the timeout status when the
- * deadline passes first, or with 128+N on a signal.
- */
-static void
-wait_stdin(void)
-{
-	struct pollfd pfd[2] = {
-		{ STDIN_FILENO, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline == 0 ? -1 : deadline - qmp_now_ms();
-		if (deadline != 0 && left <= 0) {
-			warnx_("stdin: timed out waiting for the next command");
-			exit(EX_TIMEOUT);
-		}
-		r = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (caught_signal)
-			exit(128 + caught_signal);
-		if (r > 0)
-			return;
-		if (r < 0 && errno != EINTR) {
-			warnx_("poll: %s", strerror(errno));
-			exit(EX_LOCAL);
-		}
-	}
-}
 
 /*
  * Returns the next command object from stdin (new), or NULL at the end.
@@ -442,7 +454,7 @@ next_command(struct input *in)
 			warnx_("stdin: out of memory");
 			exit(EX_LOCAL);
 		}
-		wait_stdin();
+		wait_input(STDIN_FILENO, "stdin");
 		r = read(STDIN_FILENO, p, room);
 		if (r > 0)
 			qmp_framer_commit(&in->fr, (size_t)r);
@@ -1005,7 +1017,7 @@ print_type(FILE *fp, json_t *t, int indent)
 			print_type(fp, json_array_get(v, i), indent + 4);
 		}
 	} else if ((v = json_object_get(t, "ref")) != NULL) {
-		fprintf(fp, "object %s (see above)\n", json_string_value(v));
+		fputs("object (recursive: the enclosing object above)\n", fp);
 	} else if ((v = json_object_get(t, "unknown")) != NULL) {
 		fprintf(fp, "%s\n", json_string_value(v));
 	} else if (json_array_size(json_object_get(t, "members")) == 0 &&

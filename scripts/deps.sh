@@ -23,6 +23,7 @@ if [ "$what" = check ]; then
 	need socat socat
 	need mandoc mandoc
 	need valgrind valgrind
+	need man man-db
 fi
 
 [ -z "$missing" ] && exit 0

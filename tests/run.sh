@@ -15,7 +15,10 @@ for t in tests/test_*.sh; do
 	timeout 600 bash "$t" >"$log" 2>&1
 	rc=$?
 	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	nfail=$(sed -n 's/^FAILED (failures=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	# shunit2 counts failed assertions; count the tests that had one.
+	nfail=$(awk '/^test[A-Za-z0-9_]*$/ { cur = $0; next }
+	    /^(ASSERT|ERROR):/ && cur != "" && !(cur in bad) { bad[cur]; n++ }
+	    END { print n + 0 }' "$log")
 	: "${ran:=0}" "${nfail:=0}"
 	if [ "$rc" != 0 ] && [ "$nfail" = 0 ]; then
 		nfail=1	# the script itself died

@@ -1,0 +1,128 @@
+#!/bin/bash
+# tests/test_install.sh -- make install / make uninstall into a staging
+# directory (DESTDIR), with PREFIX, BINDIR, MANDIR and BASHCOMPDIR.
+# Run from the project root:  bash tests/test_install.sh [testName...]
+#
+# The install target depends on qmpctl, so make may rebuild it first; the
+# installed binary is always the plain build, whatever QMPCTL says.
+
+. tests/lib.sh
+
+TOP=$(pwd)
+
+oneTimeSetUp() {
+  if [[ ! -f $TOP/Makefile || ! -f $TOP/qmpctl.1 ]]; then
+    echo "test_install.sh: run it from the project root" >&2
+    exit 1
+  fi
+  # The man page is rendered with man(1) (man-db); mandoc is the fallback.
+  if command -v man >/dev/null; then
+    RENDER=(man -l)
+  elif command -v mandoc >/dev/null; then
+    echo "test_install.sh: man(1) not installed (apt-get install man-db):" \
+      "rendering with mandoc instead" >&2
+    RENDER=(mandoc -Tutf8)
+  else
+    echo "test_install.sh: neither man nor mandoc is installed" >&2
+    exit 1
+  fi
+}
+
+# mk ARGS...: make -s -C "$TOP" ARGS, output in $T/make.out, status in $rc.
+mk() {
+  timeout -k 2 120 make -s -C "$TOP" "$@" >"$T/make.out" 2>&1 </dev/null
+  rc=$?
+}
+
+# render FILE: the man page FILE as plain text.
+render() {
+  MANWIDTH=80 "${RENDER[@]}" "$1" 2>/dev/null | sed 's/.\x08//g'
+}
+
+# files_under DIR: every file and symlink below DIR, relative, sorted.
+files_under() {
+  (cd "$1" && find . \( -type f -o -type l \) | sort)
+}
+
+test_install_and_uninstall_with_prefix() {
+  local root=$T/root
+  mk install DESTDIR="$root" PREFIX=/usr
+  assertEquals "make install; $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "installed files" \
+    "$(printf '%s\n' ./usr/bin/qmpctl ./usr/share/bash-completion/completions/qmpctl \
+      ./usr/share/man/man1/qmpctl.1)" "$(files_under "$root")"
+
+  # The binary runs from where it was put.
+  run_q_to "$T/out" -t 5 --version
+  local want
+  want=$(cat "$T/out")
+  "$root/usr/bin/qmpctl" --version >"$T/out" 2>"$T/err"
+  rc=$?
+  assert_ok "installed qmpctl --version"
+  assertEquals "installed qmpctl --version; $(ctx)" "$want" "$(cat "$T/out")"
+  assert_that "installed qmpctl is executable" test -x "$root/usr/bin/qmpctl"
+  assertEquals "binary mode" 755 "$(stat -c %a "$root/usr/bin/qmpctl")"
+
+  # The man page renders, and is the one of the tree.
+  assertEquals "man page mode" 644 "$(stat -c %a "$root/usr/share/man/man1/qmpctl.1")"
+  assert_that "the man page is qmpctl.1" cmp -s qmpctl.1 "$root/usr/share/man/man1/qmpctl.1"
+  render "$root/usr/share/man/man1/qmpctl.1" >"$T/man.txt"
+  assert_that "rendered man page has its NAME line; $(head -c 300 "$T/man.txt")" \
+    grep -qE '^ *qmpctl .* run QEMU Monitor Protocol commands' "$T/man.txt"
+  assert_that "rendered man page has EXIT STATUS" grep -q '^EXIT STATUS' "$T/man.txt"
+  assert_that "rendered man page has --wait-event" grep -q -- '--wait-event' "$T/man.txt"
+
+  # The completion file is qmpctl.bash, and loads.
+  local comp=$root/usr/share/bash-completion/completions/qmpctl
+  assertEquals "completion mode" 644 "$(stat -c %a "$comp")"
+  assert_that "the completion file is qmpctl.bash" cmp -s qmpctl.bash "$comp"
+  assertEquals "the completion registers _qmpctl" "complete -F _qmpctl qmpctl" \
+    "$(bash -c 'source "$1" && complete -p qmpctl' _ "$comp" 2>&1)"
+
+  # Installing again over it is fine.
+  mk install DESTDIR="$root" PREFIX=/usr
+  assertEquals "make install twice; $(cat "$T/make.out")" 0 "$rc"
+
+  mk uninstall DESTDIR="$root" PREFIX=/usr
+  assertEquals "make uninstall; $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "make uninstall leaves no file" "" "$(files_under "$root")"
+
+  # Uninstalling what is not there is not an error.
+  mk uninstall DESTDIR="$root" PREFIX=/usr
+  assertEquals "make uninstall twice; $(cat "$T/make.out")" 0 "$rc"
+}
+
+test_install_default_prefix_under_destdir() {
+  local root=$T/def
+  mk install DESTDIR="$root"
+  assertEquals "make install (default PREFIX); $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "installed under /usr/local" \
+    "$(printf '%s\n' ./usr/local/bin/qmpctl \
+      ./usr/local/share/bash-completion/completions/qmpctl \
+      ./usr/local/share/man/man1/qmpctl.1)" "$(files_under "$root")"
+  mk uninstall DESTDIR="$root"
+  assertEquals "make uninstall (default PREFIX); $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "make uninstall leaves no file" "" "$(files_under "$root")"
+}
+
+test_install_dir_overrides() {
+  local root=$T/over
+  local vars=(DESTDIR="$root" PREFIX=/opt/q BINDIR=/opt/q/sbin MANDIR=/opt/q/man
+    BASHCOMPDIR=/etc/bash_completion.d)
+  mk install "${vars[@]}"
+  assertEquals "make install with overrides; $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "installed where the variables say" \
+    "$(printf '%s\n' ./etc/bash_completion.d/qmpctl ./opt/q/man/man1/qmpctl.1 \
+      ./opt/q/sbin/qmpctl)" "$(files_under "$root")"
+  "$root/opt/q/sbin/qmpctl" --version >"$T/out" 2>"$T/err"
+  rc=$?
+  assert_ok "qmpctl --version from BINDIR"
+  render "$root/opt/q/man/man1/qmpctl.1" >"$T/man.txt"
+  assert_that "man page from MANDIR renders" grep -q '^EXIT STATUS' "$T/man.txt"
+
+  mk uninstall "${vars[@]}"
+  assertEquals "make uninstall with overrides; $(cat "$T/make.out")" 0 "$rc"
+  assertEquals "make uninstall with overrides leaves no file" "" "$(files_under "$root")"
+}
+
+. shunit2
