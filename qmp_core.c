@@ -36,6 +36,7 @@ struct qmp {
 	unsigned long next_id;
 	json_t *greeting;
 	int sent;			/* sent since the last read: poll first */
+	int cmd_sent;			/* the last command went out whole */
 	qmp_event_fn *on_event;
 	void *event_ctx;
 	char name[512];			/* the address, for messages */
@@ -216,6 +217,7 @@ qmp_framer_reset(struct qmp_framer *f)
 	f->depth = f->in_str = f->esc = 0;
 	f->skip_to_ff = 0;
 	f->handed = 0;
+	f->saw_greeting = 0;
 }
 
 size_t
@@ -285,6 +287,16 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 			const unsigned char *ff;
 
 			ff = i < end ? memchr(b + i, 0xff, end - i) : NULL;
+			/* A QEMU monitor greets where an agent stays quiet. */
+			if (memmem(b + i, (ff ? (size_t)(ff - b) : end) - i,
+			    "{\"QMP\":", 7) != NULL) {
+				f->saw_greeting = 1;
+				f->scan = i;
+				f->bad = '{';
+				f->why = "a QMP greeting (a QEMU monitor, not a "
+				    "guest agent)";
+				return QMP_FRAME_ERROR;
+			}
 			if (ff == NULL) {
 				f->start = f->scan = end;
 				return QMP_FRAME_MORE;
@@ -296,7 +308,8 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 		if (f->depth == 0) {
 			/* Between messages: only whitespace may come. */
 			while (i < end && (b[i] == ' ' || b[i] == '\t' ||
-			    b[i] == '\r' || b[i] == '\n'))
+			    b[i] == '\r' || b[i] == '\n' ||
+			    (b[i] == 0xff && f->ff_is_space)))
 				i++;
 			f->start = i;
 			if (i == end) {
@@ -1025,6 +1038,12 @@ qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
 }
 
 int
+qmp_command_sent(const struct qmp *q)
+{
+	return q->cmd_sent;
+}
+
+int
 qmp_is_unix(const struct qmp *q)
 {
 	return q->is_unix;
@@ -1042,6 +1061,7 @@ qmp_sync_agent(struct qmp *q, long long id)
 	    "\"guest-sync-delimited\",\"arguments\":{\"id\":%lld}}", id);
 	qmp_framer_reset(&q->fr);
 	q->fr.skip_to_ff = 1;
+	q->fr.ff_is_space = 1;
 	st = send_all(q, buf, (size_t)n, NULL, 0);
 	if (st != QMP_OK)
 		return st;
@@ -1049,6 +1069,10 @@ qmp_sync_agent(struct qmp *q, long long id)
 		st = read_msg(q, &msg, "waiting for guest-sync-delimited");
 		if (st == QMP_ECLOSED)
 			return fail(q, QMP_EGREETING, "%.1000s", q->err);
+		if (st == QMP_EPROTO && q->fr.saw_greeting)
+			return fail(q, QMP_EGREETING, "%s: sent a QMP greeting: "
+			    "this is a QEMU monitor, not a guest agent (drop "
+			    "--qga)", q->name);
 		if (st != QMP_OK)
 			return st;
 		ret = json_object_get(msg, "return");
@@ -1169,10 +1193,12 @@ qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 		    "%s: descriptors can be passed on unix sockets only",
 		    q->name);
 	}
+	q->cmd_sent = 0;
 	st = send_all(q, text, strlen(text), fds, nfds);
 	free(text);
 	if (st != QMP_OK)
 		return st;
+	q->cmd_sent = 1;
 
 	for (;;) {
 		st = read_msg(q, &msg, "before the reply");

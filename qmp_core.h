@@ -78,6 +78,8 @@ struct qmp_framer {
 	int depth;		/* nesting inside the current message */
 	int in_str, esc;
 	int skip_to_ff;		/* discard bytes through the next 0xFF */
+	int ff_is_space;	/* 0xFF between messages is skipped (agent) */
+	int saw_greeting;	/* skip_to_ff discarded a QMP greeting */
 	int handed;		/* a message was handed out and is consumed next */
 	const char *why;	/* static text describing the last error */
 	unsigned char bad;	/* the offending byte, for errors */
@@ -168,6 +170,11 @@ enum qmp_status qmp_handshake(struct qmp *, unsigned flags);
  * clients included), and waits for the return carrying that id.
  */
 enum qmp_status qmp_sync_agent(struct qmp *, long long id);
+/*
+ * Returns 1 when the last qmp_execute sent the whole command, so that a
+ * close while waiting for the reply came after the server had it.
+ */
+int qmp_command_sent(const struct qmp *);
 /* Returns the greeting object (borrowed), or NULL before qmp_handshake. */
 json_t *qmp_greeting(struct qmp *);
 

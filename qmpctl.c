@@ -214,14 +214,17 @@ on_signal(int sig)
 	errno = e;
 }
 
-/* Returns nothing; routes SIGINT and SIGTERM to the cancel pipe. */
+/*
+ * Returns nothing; routes SIGINT and SIGTERM to the cancel pipe.  Called
+ * once the descriptors the user named were checked, so that the pipe
+ * cannot stand in for one of them.
+ */
 static void
 setup_signals(void)
 {
 	struct sigaction sa;
 	int i;
 
-	signal(SIGPIPE, SIG_IGN);
 	if (pipe(sigpipe_fds) < 0) {
 		warnx_("pipe: %s", strerror(errno));
 		exit(EX_LOCAL);
@@ -1257,7 +1260,8 @@ run_command(struct qmp *q, json_t *cmd, int first)
 	    json_object_get(cmd, "execute")) : "exec-oob");
 	st = qmp_execute(q, cmd, pass_fds, first ? npass_fds : 0, &reply);
 	json_decref(cmd);
-	if (st == QMP_ECLOSED && opt.qga && closes_on_success(name)) {
+	if (st == QMP_ECLOSED && opt.qga && closes_on_success(name) &&
+	    qmp_command_sent(q)) {
 		warnx_("%s: the agent closed the connection without a reply, "
 		    "as it does when this command succeeds", name);
 		return EX_OK;
@@ -1340,7 +1344,7 @@ main(int argc, char **argv)
 	int c, rc = EX_OK, r, first = 1, count_set = 0, closed_stdout;
 	size_t i;
 
-	setup_signals();
+	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * With stdout closed, the socket would become descriptor 1 and the
 	 * output would go to the server.  Stand a read-only /dev/null in its
@@ -1463,6 +1467,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 			return EX_LOCAL;
 		}
+	setup_signals();
 	if (closed_stdout) {
 		warnx_("stdout: %s", strerror(EBADF));
 		return EX_LOCAL;

@@ -6,6 +6,11 @@
  * ephemeral loopback tcp port (-p), accepts one connection, runs the
  * script against it and exits.
  *
+ * In a TEXT, $ID stands for the raw text of the top-level "id" of the
+ * message the last expect read, and $ARGSID for that of its "arguments"
+ * object's "id" (guest-sync-delimited puts its id there); each is null
+ * when the message has none.
+ *
  * Exit status: 0 the script ended (or the client went away while the peer
  * was sending), 1 an expect failed or the connection failed, 2 usage,
  * script or setup error, 3 the -T deadline was reached.
@@ -81,11 +86,12 @@ static const struct directive {
 	{ "wait_close",	OP_WAIT_CLOSE,	ARG_NONE,	0 },
 };
 
-/* Decoded TEXT: bytes, and the offsets where $ID is to be inserted. */
+/* Decoded TEXT: bytes, and the offsets where $ID or $ARGSID go. */
 struct text {
 	char	*buf;
 	size_t	 len;
 	size_t	*ids;
+	unsigned char	*isargs;	/* per offset: 1 for $ARGSID, 0 for $ID */
 	size_t	 nids;
 };
 
@@ -115,6 +121,8 @@ struct conn {
 	int	 esc;
 	char	*id;		/* raw text of the last id, for $ID */
 	size_t	 idlen;
+	char	*argsid;	/* raw text of the last arguments.id */
+	size_t	 argsidlen;
 };
 
 static const char	*sockpath;	/* unlinked at exit */
@@ -398,21 +406,28 @@ send_bytewise(struct conn *c, const char *buf, size_t len, uint64_t ms)
 	return 0;
 }
 
-/* Return a new buffer holding t with $ID replaced; its length in *lenp. */
+/* Return a new buffer holding t with $ID and $ARGSID replaced. */
 static char *
 expand(const struct conn *c, const struct text *t, size_t *lenp)
 {
 	char	*out, *p;
 	size_t	 i, from, len;
 
-	len = t->len + t->nids * c->idlen;
+	len = t->len;
+	for (i = 0; i < t->nids; i++)
+		len += t->isargs[i] ? c->argsidlen : c->idlen;
 	p = out = xmalloc(len);
 	from = 0;
 	for (i = 0; i < t->nids; i++) {
 		memcpy(p, t->buf + from, t->ids[i] - from);
 		p += t->ids[i] - from;
-		memcpy(p, c->id, c->idlen);
-		p += c->idlen;
+		if (t->isargs[i]) {
+			memcpy(p, c->argsid, c->argsidlen);
+			p += c->argsidlen;
+		} else {
+			memcpy(p, c->id, c->idlen);
+			p += c->idlen;
+		}
 		from = t->ids[i];
 	}
 	memcpy(p, t->buf + from, t->len - from);
@@ -510,12 +525,14 @@ skip_ws(const char *msg, size_t len, size_t i)
 
 /*
  * Return 1 and set *idp, *idlenp to a new copy of the raw text of the
- * top-level "id" member of the object msg (the last one if repeated),
- * or return 0 if it has none.
+ * top-level member named key (quoted, e.g. "\"id\"") of the object msg
+ * (the last one if repeated), or return 0 if it has none.
  */
 static int
-find_id(const char *msg, size_t len, char **idp, size_t *idlenp)
+find_member(const char *msg, size_t len, const char *key, char **idp,
+    size_t *idlenp)
 {
+	size_t	 keylen = strlen(key);
 	char	*id = NULL;
 	size_t	 i = 0, j, vs, ve, idlen = 0;
 	long	 depth = 0;
@@ -524,8 +541,8 @@ find_id(const char *msg, size_t len, char **idp, size_t *idlenp)
 	while (i < len) {
 		if (msg[i] == '"') {
 			j = skip_string(msg, len, i);
-			if (depth == 1 && wantkey && j - i == 4 &&
-			    memcmp(msg + i, "\"id\"", 4) == 0) {
+			if (depth == 1 && wantkey && j - i == keylen &&
+			    memcmp(msg + i, key, keylen) == 0) {
 				wantkey = 0;
 				j = skip_ws(msg, len, j);
 				if (j < len && msg[j] == ':') {
@@ -645,14 +662,24 @@ framer_next(struct conn *c, size_t *endp)
 	return 0;
 }
 
-/* Return nothing; read one message from the client and note its id. */
+/* Return nothing; set *rawp, *lenp to the new text "null". */
+static void
+set_null(char **rawp, size_t *lenp)
+{
+	free(*rawp);
+	*rawp = xmalloc(4);
+	memcpy(*rawp, "null", 4);
+	*lenp = 4;
+}
+
+/* Return nothing; read one message from the client and note its ids. */
 static void
 do_expect(struct conn *c)
 {
 	size_t	 end, rest;
 	ssize_t	 n;
-	char	*id;
-	size_t	 idlen;
+	char	*id, *args;
+	size_t	 idlen, argslen;
 
 	while (!framer_next(c, &end)) {
 		if (c->incap - c->inlen < CHUNK) {
@@ -670,15 +697,22 @@ do_expect(struct conn *c)
 		}
 		c->inlen += (size_t)n;
 	}
-	if (find_id(c->in + c->start, end - c->start, &id, &idlen)) {
+	if (find_member(c->in + c->start, end - c->start, "\"id\"", &id,
+	    &idlen)) {
 		free(c->id);
 		c->id = id;
 		c->idlen = idlen;
-	} else {
-		free(c->id);
-		c->id = xmalloc(4);
-		memcpy(c->id, "null", 4);
-		c->idlen = 4;
+	} else
+		set_null(&c->id, &c->idlen);
+	set_null(&c->argsid, &c->argsidlen);
+	if (find_member(c->in + c->start, end - c->start, "\"arguments\"",
+	    &args, &argslen)) {
+		if (find_member(args, argslen, "\"id\"", &id, &idlen)) {
+			free(c->argsid);
+			c->argsid = id;
+			c->argsidlen = idlen;
+		}
+		free(args);
 	}
 	rest = c->inlen - end;
 	memmove(c->in, c->in + end, rest);
@@ -853,11 +887,20 @@ decode_text(const char *s, size_t n, struct text *t)
 
 	t->buf = xmalloc(n);
 	t->ids = xmalloc((n / 3 + 1) * sizeof(*t->ids));
+	t->isargs = xmalloc(n / 3 + 1);
 	t->len = t->nids = 0;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '$' && n - i >= 3 && memcmp(s + i, "$ID", 3) == 0) {
+			t->isargs[t->nids] = 0;
 			t->ids[t->nids++] = t->len;
 			i += 2;
+			continue;
+		}
+		if (s[i] == '$' && n - i >= 7 &&
+		    memcmp(s + i, "$ARGSID", 7) == 0) {
+			t->isargs[t->nids] = 1;
+			t->ids[t->nids++] = t->len;
+			i += 6;
 			continue;
 		}
 		if (s[i] != '\\') {
@@ -1239,9 +1282,8 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	c.tcp = unixpath == NULL;
 	c.fd = accept_one(lfd, c.tcp);
-	c.id = xmalloc(4);
-	memcpy(c.id, "null", 4);
-	c.idlen = 4;
+	set_null(&c.id, &c.idlen);
+	set_null(&c.argsid, &c.argsidlen);
 
 	for (i = 0; i < sc.nsteps; i++) {
 		curline = sc.steps[i].line;
