@@ -37,6 +37,7 @@ struct qmp {
 	json_t *greeting;
 	int sent;			/* sent since the last read: poll first */
 	int cmd_sent;			/* the last command went out whole */
+	unsigned long reads;		/* reads made, to look at cancel_fd */
 	qmp_event_fn *on_event;
 	void *event_ctx;
 	char name[512];			/* the address, for messages */
@@ -271,6 +272,144 @@ qmp_framer_commit(struct qmp_framer *f, size_t n)
 	f->len += n;
 }
 
+/* Bytes that end a run of plain string bytes: '"', '\\', controls, 8-bit. */
+static const unsigned char str_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Notes the string that just ended at offset q if it is long and plain. */
+static void
+end_string(struct qmp_framer *f, size_t q)
+{
+	size_t len = q - f->str_start;
+
+	if (!f->str_dirty && len >= QMP_BIG_STRING &&
+	    f->nspans < QMP_MAX_SPANS) {
+		f->spans[f->nspans].off = f->str_start;
+		f->spans[f->nspans].len = len;
+		f->nspans++;
+	}
+}
+
+void
+qmp_framer_shrink(struct qmp_framer *f)
+{
+	if (f->handed && f->scan == f->len && f->cap > ((size_t)1 << 20)) {
+		free(f->buf);
+		f->buf = NULL;
+		f->cap = f->len = f->start = f->scan = 0;
+		f->handed = 0;
+	}
+}
+
+/*
+ * Puts the long strings back where the placeholders stand in v.  Returns
+ * how many were put back.
+ */
+static size_t
+restore_spans(json_t *v, const struct qmp_framer *f, const char *msg,
+    const char *tag, size_t taglen)
+{
+	const char *key, *s;
+	json_t *item, *str;
+	size_t i, n = 0, idx;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, item) {
+			s = json_string_value(item);
+			if (s != NULL && json_string_length(item) > taglen &&
+			    memcmp(s, tag, taglen) == 0) {
+				idx = strtoul(s + taglen, NULL, 10);
+				if (idx >= f->nspans)
+					continue;
+				str = json_stringn_nocheck(msg +
+				    f->spans[idx].off, f->spans[idx].len);
+				if (str != NULL &&
+				    json_object_set_new(v, key, str) == 0)
+					n++;
+			} else if (json_is_object(item) || json_is_array(item))
+				n += restore_spans(item, f, msg, tag, taglen);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item) {
+			s = json_string_value(item);
+			if (s != NULL && json_string_length(item) > taglen &&
+			    memcmp(s, tag, taglen) == 0) {
+				idx = strtoul(s + taglen, NULL, 10);
+				if (idx >= f->nspans)
+					continue;
+				str = json_stringn_nocheck(msg +
+				    f->spans[idx].off, f->spans[idx].len);
+				if (str != NULL &&
+				    json_array_set_new(v, i, str) == 0)
+					n++;
+			} else if (json_is_object(item) || json_is_array(item))
+				n += restore_spans(item, f, msg, tag, taglen);
+		}
+	}
+	return n;
+}
+
+json_t *
+qmp_framer_parse(const struct qmp_framer *f, const char *msg, size_t len,
+    json_error_t *err)
+{
+	char tag[48], *skel, *p;
+	size_t i, from = 0, taglen, need = len;
+	json_t *v;
+	struct timespec ts;
+
+	if (f->nspans == 0)
+		return json_loadb(msg, len, JSON_ALLOW_NUL, err);
+	/*
+	 * Parse a skeleton in which each long string is a short tag, then
+	 * put the strings back: their bytes are their value.  The tag holds
+	 * a control character, which a plain string never does, and a
+	 * number that differs from run to run.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	taglen = (size_t)snprintf(tag, sizeof(tag), "\001qmpctl-%08lx-",
+	    (unsigned long)(ts.tv_nsec ^ (long)(uintptr_t)msg) & 0xffffffffUL);
+	for (i = 0; i < f->nspans; i++)
+		need = need - f->spans[i].len + taglen + 16;
+	if ((skel = malloc(need)) == NULL)
+		return json_loadb(msg, len, JSON_ALLOW_NUL, err);
+	p = skel;
+	for (i = 0; i < f->nspans; i++) {
+		memcpy(p, msg + from, f->spans[i].off - from);
+		p += f->spans[i].off - from;
+		p += sprintf(p, "\\u0001qmpctl-%08lx-%zu",
+		    (unsigned long)(ts.tv_nsec ^ (long)(uintptr_t)msg) &
+		    0xffffffffUL, i);
+		from = f->spans[i].off + f->spans[i].len;
+	}
+	memcpy(p, msg + from, len - from);
+	p += len - from;
+	v = json_loadb(skel, (size_t)(p - skel), JSON_ALLOW_NUL, err);
+	free(skel);
+	if (v != NULL && restore_spans(v, f, msg, tag, taglen) != f->nspans) {
+		/* A tag stood where it could not be put back (a key). */
+		json_decref(v);
+		v = json_loadb(msg, len, JSON_ALLOW_NUL, err);
+	}
+	return v;
+}
+
 enum qmp_frame
 qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 {
@@ -323,29 +462,40 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 				return QMP_FRAME_ERROR;
 			}
 			f->depth = 1;
+			f->nspans = 0;
 			i++;
 		}
 		while (i < end) {
-			unsigned char c = b[i++];
+			unsigned char c;
 
 			if (f->in_str) {
-				if (f->esc)
+				if (f->esc) {
 					f->esc = 0;
-				else if (c == '\\')
-					f->esc = 1;
-				else if (c == '"')
+					i++;
+					continue;
+				}
+				/* Skip a run of plain string bytes. */
+				while (i < end && !str_special[b[i]])
+					i++;
+				if (i == end)
+					break;
+				c = b[i++];
+				if (c == '"') {
 					f->in_str = 0;
-				else {
-					/* Skip a run of plain string bytes. */
-					while (i < end && b[i] != '"' &&
-					    b[i] != '\\')
-						i++;
+					end_string(f, i - 1 - f->start);
+				} else {
+					/* An escape, a control or non-ASCII. */
+					f->str_dirty = 1;
+					f->esc = c == '\\';
 				}
 				continue;
 			}
+			c = b[i++];
 			switch (c) {
 			case '"':
 				f->in_str = 1;
+				f->str_dirty = 0;
+				f->str_start = i - f->start;
 				break;
 			case '{':
 			case '[':
@@ -937,6 +1087,16 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			    "%s: message over the size limit of %zu bytes "
 			    "(see --max-size)", q->name, q->fr.max);
 		}
+		/*
+		 * A peer that never stops sending must not outlive the
+		 * deadline, nor a signal: look now and then without waiting.
+		 */
+		if ((q->deadline != 0 && qmp_now_ms() >= q->deadline) ||
+		    (++q->reads % 64 == 0 && q->cancel_fd >= 0 &&
+		    poll(&(struct pollfd){ q->cancel_fd, POLLIN, 0 }, 1, 0) > 0))
+			return wait_failed(q, q->deadline != 0 &&
+			    qmp_now_ms() >= q->deadline ? -QMP_ETIMEOUT :
+			    -QMP_ECANCEL, what);
 		if (q->sent) {
 			/* The answer cannot be there yet: skip a failed read. */
 			q->sent = 0;
@@ -987,7 +1147,8 @@ read_msg(struct qmp *q, json_t **out, const char *what)
 	st = read_frame(q, &m, &len, what);
 	if (st != QMP_OK)
 		return st;
-	*out = json_loadb(m, len, JSON_ALLOW_NUL, &jerr);
+	*out = qmp_framer_parse(&q->fr, m, len, &jerr);
+	qmp_framer_shrink(&q->fr);
 	if (*out == NULL)
 		return fail(q, QMP_EPROTO, "%s: malformed message: %s",
 		    q->name, jerr.text);
@@ -1164,13 +1325,32 @@ valid_error(json_t *err)
 	    json_is_string(json_object_get(err, "desc"));
 }
 
+/*
+ * Returns buf holding the JSON string str with every control character
+ * (NUL included) turned into a space, cut to fit: safe for a terminal.
+ */
+static const char *
+printable(json_t *str, char *buf, size_t size)
+{
+	const char *s = json_string_value(str);
+	size_t n = json_string_length(str), i;
+
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' :
+		    s[i];
+	buf[n] = '\0';
+	return buf;
+}
+
 enum qmp_status
 qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
     json_t **reply)
 {
 	enum qmp_status st;
 	json_t *id, *msg, *mid, *err;
-	char *text, idbuf[32];
+	char *text, idbuf[32], cls[128], desc[800];
 	int owned = 0;
 
 	*reply = NULL;
@@ -1220,6 +1400,12 @@ qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 			    "%s: message is neither a reply nor an event",
 			    q->name);
 		}
+		if (err != NULL && json_object_get(msg, "return") != NULL) {
+			json_decref(msg);
+			return fail(q, QMP_EPROTO,
+			    "%s: reply holds both \"return\" and \"error\"",
+			    q->name);
+		}
 		mid = json_object_get(msg, "id");
 		if (mid != NULL && !json_equal(mid, id)) {
 			/* A reply to somebody else's command. */
@@ -1240,8 +1426,9 @@ qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 			}
 			*reply = msg;
 			return fail(q, QMP_ECOMMAND, "%s: %s",
-			    json_string_value(json_object_get(err, "class")),
-			    json_string_value(json_object_get(err, "desc")));
+			    printable(json_object_get(err, "class"), cls,
+			    sizeof(cls)), printable(json_object_get(err,
+			    "desc"), desc, sizeof(desc)));
 		}
 		*reply = msg;
 		return QMP_OK;

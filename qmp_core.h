@@ -66,7 +66,18 @@ enum qmp_status qmp_parse_address(const char *s, struct qmp_addr *a,
  * One linear pass over the bytes: each byte is looked at once, whatever
  * the chunking.  Top-level whitespace is skipped; any other byte outside
  * an object is an error.  Storage never grows beyond max + 1 bytes.
+ *
+ * On the way it notes where long plain strings are (ASCII, no escapes):
+ * their bytes are their value, so the parser can copy them whole.
  */
+#define QMP_BIG_STRING	4096	/* a string this long is noted in spans */
+#define QMP_MAX_SPANS	16
+
+struct qmp_span {
+	size_t off;		/* from the start of the message */
+	size_t len;
+};
+
 struct qmp_framer {
 	char *buf;
 	size_t cap;		/* allocated bytes */
@@ -81,6 +92,10 @@ struct qmp_framer {
 	int ff_is_space;	/* 0xFF between messages is skipped (agent) */
 	int saw_greeting;	/* skip_to_ff discarded a QMP greeting */
 	int handed;		/* a message was handed out and is consumed next */
+	int str_dirty;		/* the string being scanned is not plain */
+	size_t str_start;	/* where it starts, from the message start */
+	size_t nspans;		/* long plain strings in the message */
+	struct qmp_span spans[QMP_MAX_SPANS];
 	const char *why;	/* static text describing the last error */
 	unsigned char bad;	/* the offending byte, for errors */
 };
@@ -111,6 +126,15 @@ enum qmp_frame qmp_framer_next(struct qmp_framer *, const char **msg,
     size_t *len);
 /* Bytes held that were not handed out as messages yet. */
 size_t qmp_framer_pending(const struct qmp_framer *);
+/* Frees a large buffer once its last message was used and nothing is left. */
+void qmp_framer_shrink(struct qmp_framer *);
+/*
+ * Parses a message the framer handed out (msg, len), copying the long
+ * strings it noted whole instead of through the JSON parser.  Returns the
+ * value (new), or NULL with *err set.
+ */
+json_t *qmp_framer_parse(const struct qmp_framer *, const char *msg,
+    size_t len, json_error_t *err);
 
 /* ---- The connection ----------------------------------------------- */
 

@@ -75,7 +75,7 @@ warnx_(const char *fmt, ...)
 	va_end(ap);
 	/* One line, whatever the server put in its text. */
 	for (p = buf; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	fprintf(stderr, "%s: %s\n", progname, buf);
 }
@@ -482,19 +482,128 @@ next_command(struct input *in)
 
 /* ---- Output ---------------------------------------------------------- */
 
+/* Returns 0 after writing s as a JSON string literal to fp, -1 on error. */
+static int
+write_string(FILE *fp, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0, run;
+	unsigned char c;
+	char esc[7];
+
+	if (putc('"', fp) == EOF)
+		return -1;
+	while (i < n) {
+		/* Copy a run of bytes that need no escape in one go. */
+		for (run = i; run < n; run++) {
+			c = (unsigned char)s[run];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+		}
+		if (run > i && fwrite(s + i, 1, run - i, fp) != run - i)
+			return -1;
+		if (run == n)
+			break;
+		c = (unsigned char)s[run];
+		esc[0] = '\\';
+		esc[2] = '\0';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+		}
+		if (fputs(esc, fp) == EOF)
+			return -1;
+		i = run + 1;
+	}
+	return putc('"', fp) == EOF ? -1 : 0;
+}
+
+/*
+ * Returns 0 after writing v as JSON to fp, compact or indented by two
+ * spaces a level (as jansson would), -1 on error.  Strings are copied in
+ * runs, which keeps multi-megabyte replies fast.
+ */
+static int
+write_json(FILE *fp, json_t *v, int pretty, int depth)
+{
+	const char *key;
+	json_t *item;
+	size_t i, n;
+	char *text;
+	int r;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		n = json_is_object(v) ? json_object_size(v) :
+		    json_array_size(v);
+		if (putc(json_is_object(v) ? '{' : '[', fp) == EOF)
+			return -1;
+		i = 0;
+		if (json_is_object(v)) {
+			json_object_foreach(v, key, item) {
+				if ((i++ > 0 && putc(',', fp) == EOF) ||
+				    (pretty && fprintf(fp, "\n%*s",
+				    2 * (depth + 1), "") < 0) ||
+				    write_string(fp, key, strlen(key)) < 0 ||
+				    fputs(pretty ? ": " : ":", fp) == EOF ||
+				    write_json(fp, item, pretty, depth + 1) < 0)
+					return -1;
+			}
+		} else {
+			json_array_foreach(v, n, item) {
+				if ((i++ > 0 && putc(',', fp) == EOF) ||
+				    (pretty && fprintf(fp, "\n%*s",
+				    2 * (depth + 1), "") < 0) ||
+				    write_json(fp, item, pretty, depth + 1) < 0)
+					return -1;
+			}
+		}
+		if (pretty && i > 0 && fprintf(fp, "\n%*s", 2 * depth, "") < 0)
+			return -1;
+		return putc(json_is_object(v) ? '}' : ']', fp) == EOF ? -1 : 0;
+	case JSON_STRING:
+		return write_string(fp, json_string_value(v),
+		    json_string_length(v));
+	case JSON_INTEGER:
+		return fprintf(fp, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v)) < 0 ? -1 : 0;
+	case JSON_TRUE:
+		return fputs("true", fp) == EOF ? -1 : 0;
+	case JSON_FALSE:
+		return fputs("false", fp) == EOF ? -1 : 0;
+	case JSON_NULL:
+		return fputs("null", fp) == EOF ? -1 : 0;
+	default:
+		/* Reals: jansson's own formatting. */
+		if ((text = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
+			return -1;
+		r = fputs(text, fp) == EOF ? -1 : 0;
+		free(text);
+		return r;
+	}
+}
+
 /* Returns 0 after writing v as one JSON text and a newline, -1 on error. */
 static int
 print_json(json_t *v)
 {
-	size_t flags = JSON_ENCODE_ANY;
-
-	flags |= opt.pretty ? JSON_INDENT(2) : JSON_COMPACT;
 	if (opt.raw && json_is_string(v)) {
 		size_t n = json_string_length(v);
 
 		if (fwrite(json_string_value(v), 1, n, stdout) != n)
 			return -1;
-	} else if (json_dumpf(v, stdout, flags) < 0)
+	} else if (write_json(stdout, v, opt.pretty, 0) < 0)
 		return -1;
 	if (putchar('\n') == EOF)
 		return -1;
@@ -615,8 +724,7 @@ print_event(json_t *event)
 	ev.printed++;
 	if (ev.out_failed)
 		return;
-	if (json_dumpf(event, stdout, JSON_ENCODE_ANY |
-	    (opt.pretty ? JSON_INDENT(2) : JSON_COMPACT)) < 0 ||
+	if (write_json(stdout, event, opt.pretty, 0) < 0 ||
 	    putchar('\n') == EOF || fflush(stdout) != 0)
 		ev.out_failed = errno ? errno : EIO;
 }
@@ -627,7 +735,7 @@ on_event(void *ctx, json_t *event)
 {
 	(void)ctx;
 	if (ev.log != NULL && !ev.log_failed) {
-		if (json_dumpf(event, ev.log, JSON_COMPACT) < 0 ||
+		if (write_json(ev.log, event, 0, 0) < 0 ||
 		    fputc('\n', ev.log) == EOF || fflush(ev.log) != 0)
 			ev.log_failed = errno ? errno : EIO;
 	}
