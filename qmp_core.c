@@ -219,6 +219,7 @@ qmp_framer_reset(struct qmp_framer *f)
 	f->skip_to_ff = 0;
 	f->handed = 0;
 	f->saw_greeting = 0;
+	f->mark = 0;
 }
 
 size_t
@@ -413,8 +414,9 @@ qmp_framer_parse(const struct qmp_framer *f, const char *msg, size_t len,
 enum qmp_frame
 qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 {
+	static const char qmp_mark[] = "{\"QMP\":";
 	const unsigned char *b = (const unsigned char *)f->buf;
-	size_t i = f->scan, end = f->len;
+	size_t i = f->scan, end = f->len, j;
 
 	/* A message handed out last time is consumed now. */
 	if (f->handed) {
@@ -426,15 +428,23 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 			const unsigned char *ff;
 
 			ff = i < end ? memchr(b + i, 0xff, end - i) : NULL;
-			/* A QEMU monitor greets where an agent stays quiet. */
-			if (memmem(b + i, (ff ? (size_t)(ff - b) : end) - i,
-			    "{\"QMP\":", 7) != NULL) {
-				f->saw_greeting = 1;
-				f->scan = i;
-				f->bad = '{';
-				f->why = "a QMP greeting (a QEMU monitor, not a "
-				    "guest agent)";
-				return QMP_FRAME_ERROR;
+			/*
+			 * A QEMU monitor greets where an agent stays quiet:
+			 * look for its opening bytes, however they are split.
+			 */
+			for (j = i; j < (ff ? (size_t)(ff - b) : end); j++) {
+				if (b[j] == (unsigned char)qmp_mark[f->mark])
+					f->mark++;
+				else
+					f->mark = b[j] == '{';
+				if (f->mark == sizeof(qmp_mark) - 1) {
+					f->saw_greeting = 1;
+					f->scan = j;
+					f->bad = '{';
+					f->why = "a QMP greeting (a QEMU monitor, "
+					    "not a guest agent)";
+					return QMP_FRAME_ERROR;
+				}
 			}
 			if (ff == NULL) {
 				f->start = f->scan = end;
@@ -1107,6 +1117,8 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 		n = read(q->fd, p, room);
 		if (n > 0) {
 			qmp_framer_commit(&q->fr, (size_t)n);
+			/* The socket was emptied: the next read would fail. */
+			q->sent = (size_t)n < room;
 			continue;
 		}
 		if (n == 0) {
@@ -1247,6 +1259,9 @@ qmp_sync_agent(struct qmp *q, long long id)
 	}
 }
 
+static enum qmp_status execute(struct qmp *, json_t *, const int *, size_t,
+    json_t **, int);
+
 enum qmp_status
 qmp_handshake(struct qmp *q, unsigned flags)
 {
@@ -1299,7 +1314,7 @@ qmp_handshake(struct qmp *q, unsigned flags)
 		cmd = json_pack("{s:s}", "execute", "qmp_capabilities");
 	if (cmd == NULL)
 		return fail(q, QMP_ELOCAL, "out of memory");
-	st = qmp_execute(q, cmd, NULL, 0, &reply);
+	st = execute(q, cmd, NULL, 0, &reply, 0);
 	json_decref(cmd);
 	json_decref(reply);
 	switch (st) {
@@ -1344,27 +1359,29 @@ printable(json_t *str, char *buf, size_t size)
 	return buf;
 }
 
-enum qmp_status
-qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
-    json_t **reply)
+/*
+ * Does the work of qmp_execute.  With use_id 0 the command goes without
+ * an id and the reply without one is its answer: for qmp_capabilities,
+ * when nothing else can be in flight (QEMU reads its input a byte at a
+ * time, so every byte saved counts).
+ */
+static enum qmp_status
+execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
+    json_t **reply, int use_id)
 {
 	enum qmp_status st;
 	json_t *id, *msg, *mid, *err;
-	char *text, idbuf[32], cls[128], desc[800];
-	int owned = 0;
+	char *text, cls[128], desc[800];
 
 	*reply = NULL;
 	id = json_object_get(cmd, "id");
-	if (id == NULL) {
-		snprintf(idbuf, sizeof(idbuf), "qmpctl-%lu", ++q->next_id);
-		id = json_string(idbuf);
+	if (id == NULL && use_id) {
+		/* A short number: the id only has to be unique here. */
+		id = json_integer((json_int_t)++q->next_id);
 		if (id == NULL || json_object_set_new(cmd, "id", id) < 0)
 			return fail(q, QMP_ELOCAL, "out of memory");
-		owned = 1;
 	}
 	text = json_dumps(cmd, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (owned)
-		id = json_object_get(cmd, "id");
 	if (text == NULL)
 		return fail(q, QMP_ELOCAL, "out of memory");
 	if (q->is_unix == 0 && nfds > 0) {
@@ -1407,12 +1424,14 @@ qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 			    q->name);
 		}
 		mid = json_object_get(msg, "id");
-		if (mid != NULL && !json_equal(mid, id)) {
+		if (id == NULL && json_is_null(mid))
+			mid = NULL;	/* an echo of "no id" */
+		if (mid != NULL && (id == NULL || !json_equal(mid, id))) {
 			/* A reply to somebody else's command. */
 			json_decref(msg);
 			continue;
 		}
-		if (mid == NULL && err == NULL) {
+		if (mid == NULL && err == NULL && id != NULL) {
 			json_decref(msg);
 			return fail(q, QMP_EPROTO, "%s: reply without an id",
 			    q->name);
@@ -1433,4 +1452,11 @@ qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 		*reply = msg;
 		return QMP_OK;
 	}
+}
+
+enum qmp_status
+qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
+    json_t **reply)
+{
+	return execute(q, cmd, fds, nfds, reply, 1);
 }

@@ -91,6 +91,7 @@ struct qmp_framer {
 	int skip_to_ff;		/* discard bytes through the next 0xFF */
 	int ff_is_space;	/* 0xFF between messages is skipped (agent) */
 	int saw_greeting;	/* skip_to_ff discarded a QMP greeting */
+	unsigned mark;		/* bytes of '{"QMP":' matched while skipping */
 	int handed;		/* a message was handed out and is consumed next */
 	int str_dirty;		/* the string being scanned is not plain */
 	size_t str_start;	/* where it starts, from the message start */

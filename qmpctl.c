@@ -223,15 +223,10 @@ static void
 setup_signals(void)
 {
 	struct sigaction sa;
-	int i;
 
-	if (pipe(sigpipe_fds) < 0) {
+	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) {
 		warnx_("pipe: %s", strerror(errno));
 		exit(EX_LOCAL);
-	}
-	for (i = 0; i < 2; i++) {
-		fcntl(sigpipe_fds[i], F_SETFD, FD_CLOEXEC);
-		fcntl(sigpipe_fds[i], F_SETFL, O_NONBLOCK);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -482,6 +477,26 @@ next_command(struct input *in)
 
 /* ---- Output ---------------------------------------------------------- */
 
+/* Bytes that a JSON string cannot hold as they are. */
+static const unsigned char needs_escape[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* Returns 0 after writing s as a JSON string literal to fp, -1 on error. */
 static int
 write_string(FILE *fp, const char *s, size_t n)
@@ -495,11 +510,9 @@ write_string(FILE *fp, const char *s, size_t n)
 		return -1;
 	while (i < n) {
 		/* Copy a run of bytes that need no escape in one go. */
-		for (run = i; run < n; run++) {
-			c = (unsigned char)s[run];
-			if (c < 0x20 || c == '"' || c == '\\')
-				break;
-		}
+		for (run = i; run < n && !needs_escape[(unsigned char)s[run]];
+		    run++)
+			;
 		if (run > i && fwrite(s + i, 1, run - i, fp) != run - i)
 			return -1;
 		if (run == n)
@@ -1462,8 +1475,10 @@ main(int argc, char **argv)
 		if (fcntl((int)i, F_GETFD) < 0 &&
 		    open("/dev/null", i == 0 ? O_WRONLY : O_RDONLY) < 0)
 			return EX_LOCAL;
-	closed_stdout = fcntl(STDOUT_FILENO, F_GETFL) >= 0 &&
-	    (fcntl(STDOUT_FILENO, F_GETFL) & O_ACCMODE) == O_RDONLY;
+	closed_stdout = (fcntl(STDOUT_FILENO, F_GETFL) & O_ACCMODE) ==
+	    O_RDONLY;
+	/* Hash seeds need no randomness here; skip jansson's /dev/urandom. */
+	json_object_seed((size_t)getpid() * 2654435761u ^ (size_t)qmp_now_ms());
 	opt.max_size = QMP_DEFAULT_MAX_SIZE;
 	ev.count = 1;
 	opterr = 0;

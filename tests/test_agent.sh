@@ -120,7 +120,7 @@ test_agent_ping() {
 
   run_q --qga -s "unix:$AG_SOCK" -t 10 -c guest-ping --full
   assert_ok "guest-ping --full"
-  assert_jq 'keys == ["id", "return"] and .return == {} and (.id | type == "string")' \
+  assert_jq 'keys == ["id", "return"] and .return == {} and (.id | type == "number")' \
     "guest-ping --full"
 
   # The command on stdin, with the caller's own id.

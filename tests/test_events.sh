@@ -511,7 +511,7 @@ EOF
   ev_line 2 '.id == {"x":1} and .return.status == "paused" and (keys == ["id","return"])' \
     "--full: object id"
   ev_line 3 '.id == "mine" and .error.class == "CommandNotFound"' "--full: error with id"
-  ev_line 4 '.return == {} and (.id | type == "string" and startswith("qmpctl-"))' \
+  ev_line 4 '.return == {} and (.id | type == "number")' \
     "--full: qmpctl's own id"
   ev_line 5 '.id == [1,"a",null] and .return.status == "running"' "--full: array id"
   assert_err_line '^qmpctl: CommandNotFound: ' "--full -k batch"

@@ -399,7 +399,7 @@ test_hmp_info_status() {
   pe_bytes 'VM status: paused\r\n' "--hmp -r"
   run_q -s "$PE_VM_SOCK" -t 10 --hmp 'info status' --full
   assert_ok "--hmp --full"
-  assert_jq '.return == "VM status: paused\r\n" and (.id | type == "string")' "--hmp --full"
+  assert_jq '.return == "VM status: paused\r\n" and (.id | type == "number")' "--hmp --full"
 
   run_q_to /dev/full -s "$PE_VM_SOCK" -t 10 --hmp 'info status'
   assert_rc 9 "--hmp >/dev/full"
@@ -451,7 +451,7 @@ test_oob_query_yank() {
 
   run_q -s "$PE_VM_SOCK" -t 10 --oob -c query-yank --full
   assert_ok "--oob query-yank --full"
-  assert_jq '(.return | type == "array") and (.id | type == "string")' "--oob --full"
+  assert_jq '(.return | type == "array") and (.id | type == "number")' "--oob --full"
 
   # A command that does not allow oob: the server's error.
   run_q -s "$PE_VM_SOCK" -t 10 --oob -c query-status
