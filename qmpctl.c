@@ -1629,11 +1629,15 @@ main(int argc, char **argv)
 			ev.log = stderr;
 		else if ((ev.log = fopen(ev.logname, "we")) == NULL) {
 			warnx_("%s: %s", ev.logname, strerror(errno));
+			json_decref(cmd);
+			qmp_framer_free(&in.fr);
+			json_decref(ev.queue);
 			return EX_LOCAL;
 		}
 	}
 	if ((q = qmp_new()) == NULL) {
 		warnx_("out of memory");
+		json_decref(cmd);
 		return EX_LOCAL;
 	}
 	qmp_set_deadline(q, deadline);
