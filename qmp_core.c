@@ -319,6 +319,27 @@ qmp_framer_shrink(struct qmp_framer *f)
 }
 
 /*
+ * Returns the long string that item stands for (new), or NULL when item
+ * is not one of the placeholders.
+ */
+static json_t *
+span_value(json_t *item, const struct qmp_framer *f, const char *msg,
+    const char *tag, size_t taglen)
+{
+	const char *s = json_string_value(item);
+	size_t idx;
+
+	if (s == NULL || json_string_length(item) <= taglen ||
+	    memcmp(s, tag, taglen) != 0)
+		return NULL;
+	idx = strtoul(s + taglen, NULL, 10);
+	if (idx >= f->nspans)
+		return NULL;
+	return json_stringn_nocheck(msg + f->spans[idx].off,
+	    f->spans[idx].len);
+}
+
+/*
  * Puts the long strings back where the placeholders stand in v.  Returns
  * how many were put back.
  */
@@ -326,40 +347,22 @@ static size_t
 restore_spans(json_t *v, const struct qmp_framer *f, const char *msg,
     const char *tag, size_t taglen)
 {
-	const char *key, *s;
+	const char *key;
 	json_t *item, *str;
-	size_t i, n = 0, idx;
+	size_t i, n = 0;
 
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, item) {
-			s = json_string_value(item);
-			if (s != NULL && json_string_length(item) > taglen &&
-			    memcmp(s, tag, taglen) == 0) {
-				idx = strtoul(s + taglen, NULL, 10);
-				if (idx >= f->nspans)
-					continue;
-				str = json_stringn_nocheck(msg +
-				    f->spans[idx].off, f->spans[idx].len);
-				if (str != NULL &&
-				    json_object_set_new(v, key, str) == 0)
-					n++;
-			} else if (json_is_object(item) || json_is_array(item))
+			if ((str = span_value(item, f, msg, tag, taglen)) != NULL)
+				n += json_object_set_new(v, key, str) == 0;
+			else
 				n += restore_spans(item, f, msg, tag, taglen);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, item) {
-			s = json_string_value(item);
-			if (s != NULL && json_string_length(item) > taglen &&
-			    memcmp(s, tag, taglen) == 0) {
-				idx = strtoul(s + taglen, NULL, 10);
-				if (idx >= f->nspans)
-					continue;
-				str = json_stringn_nocheck(msg +
-				    f->spans[idx].off, f->spans[idx].len);
-				if (str != NULL &&
-				    json_array_set_new(v, i, str) == 0)
-					n++;
-			} else if (json_is_object(item) || json_is_array(item))
+			if ((str = span_value(item, f, msg, tag, taglen)) != NULL)
+				n += json_array_set_new(v, i, str) == 0;
+			else
 				n += restore_spans(item, f, msg, tag, taglen);
 		}
 	}

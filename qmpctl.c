@@ -955,6 +955,31 @@ operand_args(int argc, char **argv, json_t *base)
 
 /* ---- Introspection: --list-commands and --describe ------------------- */
 
+/*
+ * Runs the argument-less command name.  Returns EX_OK with its reply in
+ * *reply (new), or the exit status after reporting the failure.
+ */
+static int
+query(struct qmp *q, const char *name, json_t **reply)
+{
+	enum qmp_status st;
+	json_t *cmd;
+	int r;
+
+	if ((cmd = json_pack("{s:s}", "execute", name)) == NULL) {
+		warnx_("out of memory");
+		return EX_LOCAL;
+	}
+	st = qmp_execute(q, cmd, NULL, 0, reply);
+	json_decref(cmd);
+	if (st == QMP_OK)
+		return EX_OK;
+	r = report(q, st, *reply);
+	json_decref(*reply);
+	*reply = NULL;
+	return r;
+}
+
 struct schema {
 	json_t *byname;		/* name -> schema entry (borrowed refs) */
 };
@@ -1161,20 +1186,13 @@ static int
 describe(struct qmp *q, const char *name)
 {
 	struct schema s;
-	enum qmp_status st;
-	json_t *cmd, *reply = NULL, *list, *e, *out, *stack, *tree;
+	json_t *reply = NULL, *list, *e, *out, *stack, *tree;
 	const char *meta, *k;
 	size_t i;
 	int r = EX_OK;
 
-	cmd = json_pack("{s:s}", "execute", "query-qmp-schema");
-	st = qmp_execute(q, cmd, NULL, 0, &reply);
-	json_decref(cmd);
-	if (st != QMP_OK) {
-		r = report(q, st, reply);
-		json_decref(reply);
+	if ((r = query(q, "query-qmp-schema", &reply)) != EX_OK)
 		return r;
-	}
 	list = json_object_get(reply, "return");
 	s.byname = json_object();
 	for (i = 0; i < json_array_size(list); i++) {
@@ -1256,21 +1274,14 @@ cmp_names(const void *a, const void *b)
 static int
 list_commands(struct qmp *q)
 {
-	enum qmp_status st;
-	json_t *cmd, *reply = NULL, *list, *e;
+	json_t *reply = NULL, *list, *e;
 	const char **names;
 	size_t i, n = 0;
 	int r = EX_OK;
 
-	cmd = json_pack("{s:s}", "execute", opt.qga ? "guest-info" :
-	    "query-commands");
-	st = qmp_execute(q, cmd, NULL, 0, &reply);
-	json_decref(cmd);
-	if (st != QMP_OK) {
-		r = report(q, st, reply);
-		json_decref(reply);
+	if ((r = query(q, opt.qga ? "guest-info" : "query-commands",
+	    &reply)) != EX_OK)
 		return r;
-	}
 	list = json_object_get(reply, "return");
 	if (opt.qga)
 		list = json_object_get(list, "supported_commands");
