@@ -163,7 +163,9 @@ parse_seconds(const char *name, const char *s)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno != 0 || !(v >= 0 && v <= 1e8))
+	/* Plain decimal only: strtod would also take hex and "infinity". */
+	if (strspn(s, "0123456789.eE+-") != strlen(s) ||
+	    end == s || *end != '\0' || errno != 0 || !(v >= 0 && v <= 1e8))
 		usage_error("%s: invalid number of seconds: '%s'", name, s);
 	return v;
 }

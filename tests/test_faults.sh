@@ -31,7 +31,9 @@
 #                  absent: stderr must be empty
 #   expect_sent    the exact bytes the peer must have received (the peer's
 #                  recvlog), read once the peer has seen the close
-#   expect_time    "MIN MAX": the run's wall time in seconds
+#   expect_time    "MIN MAX": the run's wall time in seconds (for a signal
+#                  case, from the signal to the exit); such a run is killed
+#                  5 s after MAX instead of at 20 s
 #   max_rss_mb     the largest resident set allowed (plain build only)
 #   signal         INT or TERM: start qmpctl in the background, and send it
 #                  this signal once the recvlog matches the extended regexp

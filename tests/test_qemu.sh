@@ -199,8 +199,16 @@ test_pretty_monitor() {
 
 test_tcp_ipv4() {
   start_qemu_tcp v4 127.0.0.1 || { fail "could not start QEMU on tcp 127.0.0.1"; return 0; }
-  local port=$QEMU_PORT addr
-  for addr in "127.0.0.1:$port" "tcp:127.0.0.1:$port" "localhost:$port" "tcp:localhost:$port"; do
+  local port=$QEMU_PORT addr names
+  names="127.0.0.1:$port tcp:127.0.0.1:$port"
+  # A host name goes through getaddrinfo; that needs the machine to know
+  # "localhost" (/etc/hosts), which a bare chroot may not.
+  if getent ahosts localhost | grep -q '^127\.0\.0\.1 '; then
+    names="$names localhost:$port tcp:localhost:$port"
+  else
+    echo "  (localhost does not resolve to 127.0.0.1 here: host names not tested)"
+  fi
+  for addr in $names; do
     run_q -t 10 -s "$addr" -c query-status
     assert_ok "$addr"
     assert_jq '.status == "running"' "$addr"
