@@ -379,3 +379,23 @@ lib_cleanup() {
 
 tearDown() { stop_all; }
 oneTimeTearDown() { lib_cleanup; }
+
+# start_trap: a unix listener on $T/trap.sock that appends a line to
+# $T/trap.log for every connection it accepts (and closes it at once), to
+# prove that a usage error connected nowhere.
+start_trap() {
+  rm -f "$T/trap.sock" "$T/trap.log"
+  python3 - "$T/trap.sock" "$T/trap.log" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[2], "a") as f:
+        f.write("connection\n")
+    c.close()
+EOF
+  track_pid $!
+  wait_for "$T/trap.sock" 5
+}

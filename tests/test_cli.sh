@@ -104,25 +104,6 @@ sent_args() {
   SENT=$(jq -c -s '.[-1].arguments' "$T/recv")
 }
 
-# start_trap: a unix listener on $T/trap.sock that appends a line to
-# $T/trap.log for every connection it accepts.
-start_trap() {
-  rm -f "$T/trap.sock" "$T/trap.log"
-  python3 - "$T/trap.sock" "$T/trap.log" <<'EOF' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-while True:
-    c, _ = s.accept()
-    with open(sys.argv[2], "a") as f:
-        f.write("connection\n")
-    c.close()
-EOF
-  track_pid $!
-  wait_for "$T/trap.sock" 5
-}
-
 # lines_of FILE: FILE's lines joined by "|", for short messages.
 lines_of() { tr '\n' '|' <"$1"; }
 

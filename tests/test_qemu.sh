@@ -444,24 +444,6 @@ test_usage_errors() {
   vm_still_works "after the usage errors"
 }
 
-# A listener on a unix socket that appends a line to $T/trap.log for every
-# connection it accepts (and closes it at once).
-start_trap() {
-  python3 - "$T/trap.sock" "$T/trap.log" <<'EOF' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-while True:
-    c, _ = s.accept()
-    with open(sys.argv[2], "a") as f:
-        f.write("connection\n")
-    c.close()
-EOF
-  track_pid $!
-  wait_for "$T/trap.sock" 5
-}
-
 test_usage_errors_do_not_connect() {
   assert_that "trap listener must start" start_trap
   local trap=$T/trap.sock
