@@ -24,6 +24,7 @@ if [ "$what" = check ]; then
 	need mandoc mandoc
 	need valgrind valgrind
 	need man man-db
+	[ -x /usr/bin/time ] || missing="$missing time"
 fi
 
 [ -z "$missing" ] && exit 0

@@ -275,7 +275,7 @@ run_q() { run_q_to "$T/out" "$@"; }
 # ctx: a one-paragraph description of the last run, for assertion messages.
 ctx() {
   printf 'rc=%s stdout=[%s] stderr=[%s]' "$rc" \
-    "$(head -c 300 "$T/out" 2>/dev/null)" "$(cat "$T/err" 2>/dev/null)"
+    "$(head -c 300 "$T/out" 2>/dev/null | tr -d '\000')" "$(tr -d '\000' <"$T/err" 2>/dev/null)"
 }
 
 # is_one_line FILE: FILE is exactly one non-empty line ending in "\n".
