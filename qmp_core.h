@@ -111,8 +111,8 @@ void qmp_framer_free(struct qmp_framer *);
 void qmp_framer_reset(struct qmp_framer *);
 /*
  * Returns where to put more bytes and sets *n to how many fit (at least
- * one), or NULL when memory ran out or the message in progress already
- * fills the limit (then *n is 0).
+ * one), or NULL with *n 0: the message in progress already fills the
+ * limit when len >= limit, else memory ran out.
  */
 char *qmp_framer_space(struct qmp_framer *, size_t *n);
 /* Records that n bytes were written at the place qmp_framer_space gave. */

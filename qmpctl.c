@@ -990,24 +990,19 @@ struct schema {
 static const char *
 builtin_name(json_t *entry)
 {
+	static const char *const names[][2] = {
+		{ "string", "str" }, { "boolean", "bool" }, { "value", "any" },
+	};
 	const char *t = json_string_value(json_object_get(entry,
 	    "json-type"));
+	size_t i;
 
 	if (t == NULL)
 		return "?";
-	if (strcmp(t, "string") == 0)
-		return "str";
-	if (strcmp(t, "int") == 0)
-		return "int";
-	if (strcmp(t, "number") == 0)
-		return "number";
-	if (strcmp(t, "boolean") == 0)
-		return "bool";
-	if (strcmp(t, "null") == 0)
-		return "null";
-	if (strcmp(t, "value") == 0)
-		return "any";
-	return t;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(t, names[i][0]) == 0)
+			return names[i][1];
+	return t;	/* int, number and null read well as they are */
 }
 
 /* Returns the enum's values (borrowed): "values", or names in "members". */

@@ -399,3 +399,12 @@ EOF
   track_pid $!
   wait_for "$T/trap.sock" 5
 }
+
+# require_built FILE HOW: stop the script (from oneTimeSetUp) when FILE is
+# not an executable, saying how to build it.
+require_built() {
+  if [[ ! -x $1 ]]; then
+    echo "${0##*/}: $1 not found or not executable (run $2)" >&2
+    exit 1
+  fi
+}

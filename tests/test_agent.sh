@@ -29,18 +29,12 @@ AG_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybri
 AG_BIN=${QGA_BIN:-$(command -v qemu-ga || echo /usr/sbin/qemu-ga)}
 
 oneTimeSetUp() {
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_agent.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
   if [[ ! -x $AG_BIN ]]; then
     echo "test_agent.sh: qemu-ga not found (apt-get install qemu-guest-agent)" >&2
     exit 1
   fi
-  if [[ ! -x $FAKEPEER ]]; then
-    echo "test_agent.sh: $FAKEPEER not built (make tests/fakepeer)" >&2
-    exit 1
-  fi
+  require_built "$FAKEPEER" "make tests/fakepeer"
 }
 
 # ---------------------------------------------------------------- helpers

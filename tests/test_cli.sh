@@ -24,14 +24,8 @@ QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybr
 
 oneTimeSetUp() {
   local q tool
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_cli.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
-  if [[ ! -x $FAKEPEER ]]; then
-    echo "test_cli.sh: $FAKEPEER not built (make tests/fakepeer)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
+  require_built "$FAKEPEER" "make tests/fakepeer"
   for tool in jq python3 "$QSD_BIN" "$QGA_BIN"; do
     if ! command -v "$tool" >/dev/null; then
       echo "test_cli.sh: $tool not installed" >&2

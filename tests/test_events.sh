@@ -28,14 +28,8 @@
 EV_N=0          # numbers the servers, so that no socket path is reused
 
 oneTimeSetUp() {
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_events.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
-  if [[ ! -x $FAKEPEER ]]; then
-    echo "test_events.sh: $FAKEPEER not built (make tests/fakepeer)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
+  require_built "$FAKEPEER" "make tests/fakepeer"
 }
 
 # ---------------------------------------------------------------- helpers

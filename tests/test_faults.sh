@@ -72,10 +72,7 @@ oneTimeSetUp() {
     echo "test_faults.sh: $QMPCTL not found or not executable (run make)" >&2
     exit 1
   fi
-  if [[ ! -x $FAKEPEER ]]; then
-    echo "test_faults.sh: $FAKEPEER not built (make tests/fakepeer)" >&2
-    exit 1
-  fi
+  require_built "$FAKEPEER" "make tests/fakepeer"
   for tool in jq socat; do
     if ! command -v "$tool" >/dev/null; then
       echo "test_faults.sh: $tool not installed" >&2

@@ -29,14 +29,8 @@
 . tests/lib.sh
 
 oneTimeSetUp() {
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_peers.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
-  if [[ ! -x $FAKEPEER ]]; then
-    echo "test_peers.sh: $FAKEPEER not built (make tests/fakepeer)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
+  require_built "$FAKEPEER" "make tests/fakepeer"
 }
 
 # ---------------------------------------------------------------- helpers

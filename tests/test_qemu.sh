@@ -16,10 +16,7 @@
 #   -qmp tcp:[::1]:P does not parse on 7.2; -chardev socket,host=::1,... works
 
 oneTimeSetUp() {
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_qemu.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
 }
 
 setUp() {

@@ -21,10 +21,7 @@
 QSD_BIN=${QSD_BIN:-qemu-storage-daemon}
 
 oneTimeSetUp() {
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_qsd.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
   if ! command -v "$QSD_BIN" >/dev/null; then
     echo "test_qsd.sh: $QSD_BIN not found" >&2
     exit 1

@@ -19,10 +19,7 @@ QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybr
 
 oneTimeSetUp() {
   local q
-  if [[ ! -x $QMPCTL ]]; then
-    echo "test_readme.sh: $QMPCTL not found or not executable (run make)" >&2
-    exit 1
-  fi
+  require_built "$QMPCTL" make
   # The recipes call "qmpctl": make that the binary under test.
   q=$(realpath -- "$QMPCTL") || exit 1
   mkdir -p "$T/bin" "$T/recipes"
