@@ -29,6 +29,7 @@
 struct qmp {
 	int fd;
 	int cancel_fd;
+	const volatile sig_atomic_t *cancel_flag;	/* nonzero: cancelled */
 	int is_unix;
 	int64_t deadline;		/* monotonic ms, 0 = none */
 	struct qmp_framer fr;
@@ -37,7 +38,6 @@ struct qmp {
 	json_t *greeting;
 	int sent;			/* sent since the last read: poll first */
 	int cmd_sent;			/* the last command went out whole */
-	unsigned long reads;		/* reads made, to look at cancel_fd */
 	qmp_event_fn *on_event;
 	void *event_ctx;
 	char name[512];			/* the address, for messages */
@@ -622,6 +622,19 @@ qmp_set_cancel_fd(struct qmp *q, int fd)
 	q->cancel_fd = fd;
 }
 
+void
+qmp_set_cancel_flag(struct qmp *q, const volatile sig_atomic_t *flag)
+{
+	q->cancel_flag = flag;
+}
+
+/* Returns 1 when the caller asked to stop (a signal, say). */
+static int
+cancelled(const struct qmp *q)
+{
+	return q->cancel_flag != NULL && *q->cancel_flag != 0;
+}
+
 const char *
 qmp_errmsg(const struct qmp *q)
 {
@@ -660,6 +673,8 @@ wait_fd(struct qmp *q, int fd, short events, int ms)
 	int left, n, r;
 
 	for (;;) {
+		if (cancelled(q))
+			return -QMP_ECANCEL;
 		left = time_left(q);
 		if (left == 0)
 			return -QMP_ETIMEOUT;
@@ -1073,6 +1088,12 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 	int r;
 
 	for (;;) {
+		/*
+		 * Looked at before every message and every read, so that a
+		 * peer that keeps every read full cannot delay a signal.
+		 */
+		if (cancelled(q))
+			return wait_failed(q, -QMP_ECANCEL, what);
 		fr = qmp_framer_next(&q->fr, msg, len);
 		if (fr == QMP_FRAME_MSG)
 			return QMP_OK;
@@ -1097,16 +1118,9 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			    "%s: message over the size limit of %zu bytes "
 			    "(see --max-size)", q->name, q->fr.max);
 		}
-		/*
-		 * A peer that never stops sending must not outlive the
-		 * deadline, nor a signal: look now and then without waiting.
-		 */
-		if ((q->deadline != 0 && qmp_now_ms() >= q->deadline) ||
-		    (++q->reads % 64 == 0 && q->cancel_fd >= 0 &&
-		    poll(&(struct pollfd){ q->cancel_fd, POLLIN, 0 }, 1, 0) > 0))
-			return wait_failed(q, q->deadline != 0 &&
-			    qmp_now_ms() >= q->deadline ? -QMP_ETIMEOUT :
-			    -QMP_ECANCEL, what);
+		/* A peer that never stops sending must not outlive the deadline. */
+		if (q->deadline != 0 && qmp_now_ms() >= q->deadline)
+			return wait_failed(q, -QMP_ETIMEOUT, what);
 		if (q->sent) {
 			/* The answer cannot be there yet: skip a failed read. */
 			q->sent = 0;

@@ -12,6 +12,7 @@
 #ifndef QMP_CORE_H
 #define QMP_CORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -159,6 +160,12 @@ void qmp_set_max_size(struct qmp *, size_t);
 void qmp_set_event_handler(struct qmp *, qmp_event_fn *, void *ctx);
 /* A descriptor that, once readable, makes any waiting call QMP_ECANCEL. */
 void qmp_set_cancel_fd(struct qmp *, int fd);
+/*
+ * A flag (set by a signal handler, say) that, once nonzero, makes any
+ * call QMP_ECANCEL at its next message or read.  Use it with the cancel
+ * descriptor, which wakes a call that is waiting.
+ */
+void qmp_set_cancel_flag(struct qmp *, const volatile sig_atomic_t *flag);
 
 /*
  * Connects to a.  While the address is missing or refuses and wait_ms

@@ -1651,6 +1651,7 @@ main(int argc, char **argv)
 	qmp_set_deadline(q, deadline);
 	qmp_set_max_size(q, opt.max_size);
 	qmp_set_cancel_fd(q, sigpipe_fds[0]);
+	qmp_set_cancel_flag(q, &caught_signal);
 	qmp_set_event_handler(q, on_event, NULL);
 
 	if (listen_addr != NULL)

@@ -55,7 +55,7 @@
 
 enum op {
 	OP_GREET, OP_EXPECT, OP_NEGOTIATE, OP_SEND, OP_SENDSLOW, OP_TRICKLE,
-	OP_REPEAT, OP_FLOOD, OP_BIG, OP_BIGRAW, OP_DEEP, OP_SLEEP, OP_HANG,
+	OP_REPEAT, OP_FLOOD, OP_FLOODBIG, OP_BIG, OP_BIGRAW, OP_DEEP, OP_SLEEP, OP_HANG,
 	OP_DRAIN, OP_CLOSE, OP_RESET, OP_WAIT_CLOSE
 };
 
@@ -75,6 +75,8 @@ static const struct directive {
 	{ "trickle",	OP_TRICKLE,	ARG_NUM_TEXT,	MAXMS },
 	{ "repeat",	OP_REPEAT,	ARG_NUM_TEXT,	MAXNUM },
 	{ "flood",	OP_FLOOD,	ARG_TEXT,	0 },
+	/* floodbig N TEXT: TEXT, N 'a', then "}}\r\n", until the client goes */
+	{ "floodbig",	OP_FLOODBIG,	ARG_NUM_TEXT,	MAXNUM },
 	{ "big",	OP_BIG,		ARG_NUM,	MAXNUM },
 	{ "bigraw",	OP_BIGRAW,	ARG_NUM_TEXT,	MAXNUM },
 	{ "deep",	OP_DEEP,	ARG_NUM,	MAXNUM },
@@ -816,6 +818,17 @@ run_step(struct conn *c, const struct step *s)
 		return send_repeat(c, &s->text, s->num);
 	case OP_FLOOD:
 		return send_repeat(c, &s->text, UINT64_MAX);
+	case OP_FLOODBIG:
+		buf = expand(c, &s->text, &len);
+		do {
+			rc = conn_write(c, buf, len);
+			if (rc == 0)
+				rc = send_fill(c, 'a', s->num);
+			if (rc == 0)
+				rc = conn_write(c, "\"}}\r\n", 5);
+		} while (rc == 0);
+		free(buf);
+		return rc;
 	case OP_BIG:
 		if (conn_write(c, "{\"return\": \"", 12) == -1 ||
 		    send_fill(c, 'a', s->num) == -1 ||
