@@ -32,8 +32,8 @@ QLDLIBS  = $(QLDLIBS_$(STATIC_JANSSON)_$(JANSSON_A))
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
-SRCS = qmpctl.c qmp_core.c
-HDRS = qmp_core.h
+SRCS = qmpctl.c input.c output.c events.c introspect.c qmp_core.c qmp_json.c
+HDRS = qmpctl.h qmp_core.h qmp_json.h
 
 all: qmpctl
 
@@ -78,20 +78,20 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 FUZZ_BINS    = build/fuzz/fuzz_framer build/fuzz/fuzz_client \
 	       build/fuzz/fuzz_address
 
-build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_framer.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
-build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_client.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
-build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_address.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -4,6 +4,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,8 +26,25 @@
 #endif
 
 #include "qmp_core.h"
+#include "qmp_json.h"
+
+static enum qmp_status attach_inherited(struct qmp *,
+    const struct qmp_addr *);
+static enum qmp_status check_ready(struct qmp *);
+static enum qmp_status settle(struct qmp *, enum qmp_status);
+
+/* Where a connection is: each call says in which state it may be made. */
+enum qmp_state {
+	QMP_STATE_NEW,		/* not connected yet */
+	QMP_STATE_CONNECTED,	/* connected, no handshake yet */
+	QMP_STATE_READY,	/* commands may be sent */
+	QMP_STATE_BROKEN,	/* lost, or out of step: only qmp_free */
+};
 
 struct qmp {
+	enum qmp_state state;
+	enum qmp_cause cause;		/* more on the last failure */
+	int oob;			/* oob enabled: replies may overtake */
 	int fd;
 	int cancel_fd;
 	const volatile sig_atomic_t *cancel_flag;	/* nonzero: cancelled */
@@ -35,7 +53,9 @@ struct qmp {
 	struct qmp_framer fr;
 	size_t max_size;
 	unsigned long next_id;
+	long long sync_next;		/* the next sync id, or 0: random */
 	json_t *greeting;
+	json_t *last_id;		/* the id of the last command, if any */
 	int sent;			/* sent since the last read: poll first */
 	int cmd_sent;			/* the last command went out whole */
 	qmp_event_fn *on_event;
@@ -171,6 +191,14 @@ qmp_parse_address(const char *s, struct qmp_addr *a, char *err,
 		a->kind = QMP_ADDR_VSOCK;
 		a->cid = (uint32_t)cid;
 		a->vport = (uint32_t)port;
+		return QMP_OK;
+	}
+	if (strncmp(s, "fd:", 3) == 0) {
+		if (!parse_uint(s + 3, strlen(s + 3), 0, INT_MAX, &port))
+			return addr_error(err, errlen,
+			    "%s: expected fd:N, N a descriptor number", s);
+		a->kind = QMP_ADDR_FD;
+		a->fd = (int)port;
 		return QMP_OK;
 	}
 	if (strncmp(s, "unix:", 5) == 0)
@@ -592,6 +620,7 @@ qmp_free(struct qmp *q)
 		close(q->fd);
 	qmp_framer_free(&q->fr);
 	json_decref(q->greeting);
+	json_decref(q->last_id);
 	free(q);
 }
 
@@ -641,6 +670,12 @@ qmp_errmsg(const struct qmp *q)
 	return q->err;
 }
 
+enum qmp_cause
+qmp_cause(const struct qmp *q)
+{
+	return q->cause;
+}
+
 json_t *
 qmp_greeting(struct qmp *q)
 {
@@ -662,22 +697,25 @@ time_left(const struct qmp *q)
 }
 
 /*
- * Waits until fd is ready for events, at most ms milliseconds (-1: no
- * limit besides the deadline).  Returns 1 when ready, 0 when ms ran out,
- * or a negative status: -QMP_ETIMEOUT, -QMP_ECANCEL, -QMP_ELOCAL.
+ * Waits until fd is ready for events, or ms milliseconds passed (-1: no
+ * limit besides the deadline; fd -1: only the pause).  Returns QMP_OK,
+ * or QMP_ETIMEOUT, QMP_ECANCEL or QMP_ELOCAL with a message saying what
+ * was being waited for.
  */
-static int
-wait_fd(struct qmp *q, int fd, short events, int ms)
+static enum qmp_status
+wait_fd(struct qmp *q, int fd, short events, int ms, const char *what)
 {
 	struct pollfd pfd[2];
 	int left, n, r;
 
 	for (;;) {
 		if (cancelled(q))
-			return -QMP_ECANCEL;
+			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
+			    q->name, what);
 		left = time_left(q);
 		if (left == 0)
-			return -QMP_ETIMEOUT;
+			return fail(q, QMP_ETIMEOUT, "%s: timed out %s",
+			    q->name, what);
 		if (ms >= 0 && (left < 0 || ms < left))
 			left = ms;
 		n = 0;
@@ -694,98 +732,98 @@ wait_fd(struct qmp *q, int fd, short events, int ms)
 			n++;
 		}
 		r = poll(pfd, (nfds_t)n, left);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -QMP_ELOCAL;
-		}
+		if (r < 0 && errno != EINTR)
+			return fail(q, QMP_ELOCAL, "poll: %s", strerror(errno));
+		if (r < 0)
+			continue;
 		if (q->cancel_fd >= 0 && pfd[n - 1].revents != 0)
-			return -QMP_ECANCEL;
+			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
+			    q->name, what);
 		if (r > 0)
-			return 1;
+			return QMP_OK;
 		if (ms >= 0 && (time_left(q) != 0 || q->deadline == 0))
-			return 0;
-	}
-}
-
-/* Returns a status describing a negative result of wait_fd. */
-static enum qmp_status
-wait_failed(struct qmp *q, int r, const char *what)
-{
-	switch (-r) {
-	case QMP_ETIMEOUT:
-		return fail(q, QMP_ETIMEOUT, "%s: timed out %s", q->name,
-		    what);
-	case QMP_ECANCEL:
-		return fail(q, QMP_ECANCEL, "%s: interrupted %s", q->name,
-		    what);
-	default:
-		return fail(q, QMP_ELOCAL, "poll: %s", strerror(errno));
+			return QMP_OK;
 	}
 }
 
 /*
- * Tries one connect.  Returns a connected socket, or -1 with errno set
- * (ETIMEDOUT for the deadline, ECANCELED for the cancel descriptor).
+ * Tries one connect, putting the socket in *fdp.  Returns QMP_OK, or
+ * QMP_ECONNECT with errno set (and no message yet: the caller names the
+ * address), or the status of the wait with its message.
  */
-static int
+static enum qmp_status
 try_connect(struct qmp *q, int family, int type, int proto,
-    const struct sockaddr *sa, socklen_t salen)
+    const struct sockaddr *sa, socklen_t salen, int *fdp)
 {
-	int fd, r, e;
+	enum qmp_status st;
+	int fd, e;
 	socklen_t elen = sizeof(e);
 
+	*fdp = -1;
 	fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
 	if (fd < 0)
-		return -1;
-	if (connect(fd, sa, salen) == 0)
-		return fd;
-	if (errno != EINPROGRESS && errno != EINTR) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+		return QMP_ECONNECT;
+	if (connect(fd, sa, salen) == 0) {
+		*fdp = fd;
+		return QMP_OK;
 	}
-	r = wait_fd(q, fd, POLLOUT, -1);
-	if (r < 0) {
-		close(fd);
-		errno = r == -QMP_ETIMEOUT ? ETIMEDOUT :
-		    r == -QMP_ECANCEL ? ECANCELED : EIO;
-		return -1;
+	e = errno;
+	if (e == EINPROGRESS || e == EINTR) {
+		st = wait_fd(q, fd, POLLOUT, -1, "connecting");
+		if (st != QMP_OK) {
+			close(fd);
+			return st;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+			e = errno;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
-		e = errno;
 	if (e != 0) {
 		close(fd);
 		errno = e;
-		return -1;
+		return QMP_ECONNECT;
 	}
-	return fd;
+	*fdp = fd;
+	return QMP_OK;
 }
 
 /*
- * Tries every address a stands for once.  Returns a socket, or -1 with
- * errno from the last attempt and q->err describing it.
+ * Connects to a unix socket path.  A path that exists but is no socket
+ * is ENOTSOCK at once, not a refusal worth waiting for.
  */
-static int
-connect_once(struct qmp *q, const struct qmp_addr *a)
+static enum qmp_status
+connect_unix(struct qmp *q, const struct qmp_addr *a, int *fdp)
+{
+	struct sockaddr_un sun;
+	enum qmp_status st;
+	struct stat sb;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+	st = try_connect(q, AF_UNIX, SOCK_STREAM, 0, (struct sockaddr *)&sun,
+	    sizeof(sun), fdp);
+	if (st == QMP_ECONNECT && errno == ECONNREFUSED &&
+	    stat(a->path, &sb) == 0 && !S_ISSOCK(sb.st_mode))
+		errno = ENOTSOCK;
+	if (st == QMP_ECONNECT)
+		fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(errno));
+	return st;
+}
+
+/*
+ * Tries every address a stands for once, putting the socket in *fdp.
+ * Returns QMP_OK, or a failure with q->err set; for QMP_ECONNECT errno
+ * holds the last attempt's reason.
+ */
+static enum qmp_status
+connect_once(struct qmp *q, const struct qmp_addr *a, int *fdp)
 {
 	struct addrinfo hints, *res, *ai;
-	int fd = -1, e = 0, r;
+	enum qmp_status st = QMP_ECONNECT;
+	int e = 0, r, one = 1;
 
-	if (a->kind == QMP_ADDR_UNIX) {
-		struct sockaddr_un sun;
-
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-		fd = try_connect(q, AF_UNIX, SOCK_STREAM, 0,
-		    (struct sockaddr *)&sun, sizeof(sun));
-		if (fd < 0)
-			fail(q, QMP_ECONNECT, "%s: %s", a->path,
-			    strerror(errno));
-		return fd;
-	}
+	if (a->kind == QMP_ADDR_UNIX)
+		return connect_unix(q, a, fdp);
 	if (a->kind == QMP_ADDR_VSOCK) {
 #ifdef AF_VSOCK
 		struct sockaddr_vm svm;
@@ -794,17 +832,15 @@ connect_once(struct qmp *q, const struct qmp_addr *a)
 		svm.svm_family = AF_VSOCK;
 		svm.svm_cid = a->cid;
 		svm.svm_port = a->vport;
-		fd = try_connect(q, AF_VSOCK, SOCK_STREAM, 0,
-		    (struct sockaddr *)&svm, sizeof(svm));
-		if (fd < 0)
-			fail(q, QMP_ECONNECT, "%s: %s", a->text,
-			    strerror(errno));
-		return fd;
+		st = try_connect(q, AF_VSOCK, SOCK_STREAM, 0,
+		    (struct sockaddr *)&svm, sizeof(svm), fdp);
 #else
 		errno = EAFNOSUPPORT;
-		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(errno));
-		return -1;
 #endif
+		if (st == QMP_ECONNECT)
+			fail(q, QMP_ECONNECT, "%s: %s", a->text,
+			    strerror(errno));
+		return st;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -820,69 +856,65 @@ connect_once(struct qmp *q, const struct qmp_addr *a)
 		fail(q, QMP_ECONNECT, "%s: %s", a->text,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		errno = EHOSTUNREACH;
-		return -1;
+		return QMP_ECONNECT;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = try_connect(q, ai->ai_family, ai->ai_socktype,
-		    ai->ai_protocol, ai->ai_addr, ai->ai_addrlen);
-		if (fd >= 0)
+		st = try_connect(q, ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol, ai->ai_addr, ai->ai_addrlen, fdp);
+		if (st != QMP_ECONNECT)
 			break;
 		e = errno;
-		if (e == ETIMEDOUT || e == ECANCELED)
-			break;
 	}
 	freeaddrinfo(res);
-	if (fd < 0) {
+	if (st == QMP_ECONNECT) {
 		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
 		errno = e;
-	} else {
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	return fd;
+	} else if (st == QMP_OK)
+		setsockopt(*fdp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return st;
 }
 
 enum qmp_status
 qmp_connect(struct qmp *q, const struct qmp_addr *a, int64_t wait_ms)
 {
 	int64_t until = wait_ms > 0 ? qmp_now_ms() + wait_ms : 0;
-	int fd, pause = 10, r;
+	enum qmp_status st;
+	int fd, pause = 10;
+	size_t n;
 
+	if (q->state != QMP_STATE_NEW)
+		return fail(q, QMP_EUSAGE, "already connected");
+	if (a->kind == QMP_ADDR_FD)
+		return attach_inherited(q, a);
 	snprintf(q->name, sizeof(q->name), "%s",
 	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
 	for (;;) {
-		fd = connect_once(q, a);
-		if (fd >= 0)
+		st = connect_once(q, a, &fd);
+		if (st != QMP_ECONNECT)
 			break;
-		if (errno == ETIMEDOUT)
-			return fail(q, QMP_ETIMEOUT, "%s: timed out connecting",
-			    q->name);
-		if (errno == ECANCELED)
-			return fail(q, QMP_ECANCEL, "%s: interrupted connecting",
-			    q->name);
 		if (errno != ENOENT && errno != ECONNREFUSED &&
 		    errno != EAGAIN)
 			return QMP_ECONNECT;
 		if (until == 0 || qmp_now_ms() >= until)
 			return QMP_ECONNECT;
-		r = wait_fd(q, -1, 0, pause);
-		if (r < 0) {
-			if (r == -QMP_ETIMEOUT) {
-				/* Keep the reason the last try gave. */
-				size_t n = strlen(q->err);
-
-				snprintf(q->err + n, sizeof(q->err) - n,
-				    " (timed out waiting)");
-				return QMP_ETIMEOUT;
-			}
-			return wait_failed(q, r, "waiting for the socket");
+		n = strlen(q->err);
+		st = wait_fd(q, -1, 0, pause, "waiting for the socket");
+		if (st == QMP_ETIMEOUT) {
+			/* Keep the reason the last try gave. */
+			q->err[n] = '\0';
+			snprintf(q->err + n, sizeof(q->err) - n,
+			    " (timed out waiting)");
 		}
+		if (st != QMP_OK)
+			return st;
 		if (pause < 100)
 			pause *= 2;
 	}
+	if (st != QMP_OK)
+		return st;
 	q->fd = fd;
 	q->is_unix = a->kind == QMP_ADDR_UNIX;
+	q->state = QMP_STATE_CONNECTED;
 	return QMP_OK;
 }
 
@@ -895,6 +927,7 @@ open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, e = 0, r, one = 1;
+	mode_t mask;
 
 	*created = 0;
 	if (a->kind == QMP_ADDR_UNIX) {
@@ -905,8 +938,15 @@ open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
 		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 		    0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) < 0 || (*created = 1, listen(fd, 1)) < 0) {
+		/*
+		 * Owner-only, whatever the umask: whoever connects can be
+		 * handed the descriptors passed with commands.  (umask is the
+		 * process's; it is put back at once.)
+		 */
+		mask = umask(077);
+		r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		umask(mask);
+		if (r < 0 || (*created = 1, listen(fd, 1)) < 0) {
 			e = errno;
 			if (fd >= 0)
 				close(fd);
@@ -958,8 +998,10 @@ enum qmp_status
 qmp_listen(struct qmp *q, const struct qmp_addr *a)
 {
 	enum qmp_status st = QMP_OK;
-	int lfd, fd, created, r, one = 1;
+	int lfd, fd, created, one = 1;
 
+	if (q->state != QMP_STATE_NEW)
+		return fail(q, QMP_EUSAGE, "already connected");
 	snprintf(q->name, sizeof(q->name), "%s",
 	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
 	if ((lfd = open_listener(q, a, &created)) < 0)
@@ -975,11 +1017,9 @@ qmp_listen(struct qmp *q, const struct qmp_addr *a)
 			    strerror(errno));
 			break;
 		}
-		r = wait_fd(q, lfd, POLLIN, -1);
-		if (r < 0) {
-			st = wait_failed(q, r, "waiting for a connection");
+		st = wait_fd(q, lfd, POLLIN, -1, "waiting for a connection");
+		if (st != QMP_OK)
 			break;
-		}
 	}
 	close(lfd);
 	if (created)
@@ -990,6 +1030,7 @@ qmp_listen(struct qmp *q, const struct qmp_addr *a)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	q->fd = fd;
 	q->is_unix = a->kind == QMP_ADDR_UNIX;
+	q->state = QMP_STATE_CONNECTED;
 	return QMP_OK;
 }
 
@@ -1001,9 +1042,9 @@ static enum qmp_status
 send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
     size_t nfds)
 {
+	enum qmp_status st;
 	size_t off = 0;
 	ssize_t n;
-	int r;
 
 	q->sent = 1;
 	while (off < len) {
@@ -1048,9 +1089,9 @@ send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			r = wait_fd(q, q->fd, POLLOUT, -1);
-			if (r < 0)
-				return wait_failed(q, r, "sending");
+			st = wait_fd(q, q->fd, POLLOUT, -1, "sending");
+			if (st != QMP_OK)
+				return st;
 			continue;
 		}
 		if (errno == ENOTSOCK && nfds == 0) {
@@ -1072,6 +1113,15 @@ send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
 	return QMP_OK;
 }
 
+/* Fails with QMP_EPROTO for a message over the size limit. */
+static enum qmp_status
+over_limit(struct qmp *q)
+{
+	q->cause = QMP_CAUSE_SIZE_LIMIT;
+	return fail(q, QMP_EPROTO, "%s: message over the size limit of %zu "
+	    "bytes", q->name, q->fr.max);
+}
+
 /*
  * Returns the next complete message as raw bytes in *msg and *len (valid
  * until the next read).  Failure: QMP_ECLOSED (q->err says whether it was
@@ -1085,7 +1135,7 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 	char *p;
 	size_t room;
 	ssize_t n;
-	int r;
+	enum qmp_status st;
 
 	for (;;) {
 		/*
@@ -1093,14 +1143,13 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 		 * peer that keeps every read full cannot delay a signal.
 		 */
 		if (cancelled(q))
-			return wait_failed(q, -QMP_ECANCEL, what);
+			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
+			    q->name, what);
 		fr = qmp_framer_next(&q->fr, msg, len);
 		if (fr == QMP_FRAME_MSG)
 			return QMP_OK;
 		if (fr == QMP_FRAME_TOOBIG)
-			return fail(q, QMP_EPROTO,
-			    "%s: message over the size limit of %zu bytes "
-			    "(see --max-size)", q->name, q->fr.max);
+			return over_limit(q);
 		if (fr == QMP_FRAME_ERROR) {
 			if (q->fr.bad >= 0x20 && q->fr.bad < 0x7f)
 				return fail(q, QMP_EPROTO,
@@ -1114,19 +1163,18 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 		if (p == NULL) {
 			if (q->fr.len < q->fr.limit)
 				return fail(q, QMP_ELOCAL, "out of memory");
-			return fail(q, QMP_EPROTO,
-			    "%s: message over the size limit of %zu bytes "
-			    "(see --max-size)", q->name, q->fr.max);
+			return over_limit(q);
 		}
 		/* A peer that never stops sending must not outlive the deadline. */
 		if (q->deadline != 0 && qmp_now_ms() >= q->deadline)
-			return wait_failed(q, -QMP_ETIMEOUT, what);
+			return fail(q, QMP_ETIMEOUT, "%s: timed out %s",
+			    q->name, what);
 		if (q->sent) {
 			/* The answer cannot be there yet: skip a failed read. */
 			q->sent = 0;
-			r = wait_fd(q, q->fd, POLLIN, -1);
-			if (r < 0)
-				return wait_failed(q, r, what);
+			st = wait_fd(q, q->fd, POLLIN, -1, what);
+			if (st != QMP_OK)
+				return st;
 		}
 		n = read(q->fd, p, room);
 		if (n > 0) {
@@ -1147,9 +1195,9 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			r = wait_fd(q, q->fd, POLLIN, -1);
-			if (r < 0)
-				return wait_failed(q, r, what);
+			st = wait_fd(q, q->fd, POLLIN, -1, what);
+			if (st != QMP_OK)
+				return st;
 			continue;
 		}
 		return fail(q, QMP_ECLOSED, "%s: %s %s", q->name,
@@ -1198,7 +1246,9 @@ qmp_pump(struct qmp *q)
 	enum qmp_status st;
 	json_t *msg;
 
-	st = read_msg(q, &msg, "waiting for an event");
+	if ((st = check_ready(q)) != QMP_OK)
+		return st;
+	st = settle(q, read_msg(q, &msg, "waiting for an event"));
 	if (st != QMP_OK)
 		return st;
 	take_event(q, msg);
@@ -1216,7 +1266,37 @@ qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	q->fd = fd;
 	q->is_unix = is_unix;
+	q->state = QMP_STATE_CONNECTED;
 	snprintf(q->name, sizeof(q->name), "%s", name);
+}
+
+/*
+ * Takes descriptor a->fd, inherited from the caller's parent, as the
+ * connection, once it is known to be a connected stream socket.
+ */
+static enum qmp_status
+attach_inherited(struct qmp *q, const struct qmp_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type;
+	socklen_t tlen = sizeof(type);
+
+	snprintf(q->name, sizeof(q->name), "%s", a->text);
+	if (fcntl(a->fd, F_GETFD) < 0)
+		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
+		    strerror(errno));
+	if (getsockopt(a->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
+		    strerror(errno));
+	if (type != SOCK_STREAM)
+		return fail(q, QMP_ECONNECT, "%s: not a stream socket",
+		    q->name);
+	if (getpeername(a->fd, (struct sockaddr *)&ss, &len) < 0)
+		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
+		    strerror(errno));
+	qmp_attach_fd(q, a->fd, a->text, ss.ss_family == AF_UNIX);
+	return QMP_OK;
 }
 
 int
@@ -1231,11 +1311,36 @@ qmp_is_unix(const struct qmp *q)
 	return q->is_unix;
 }
 
-enum qmp_status
-qmp_sync_agent(struct qmp *q, long long id)
+void
+qmp_set_sync_ids(struct qmp *q, long long first)
 {
-	enum qmp_status st;
-	json_t *msg, *ret;
+	q->sync_next = first;
+}
+
+/* Returns a fresh positive id for guest-sync-delimited. */
+static long long
+sync_id(struct qmp *q)
+{
+	struct timespec ts;
+	unsigned long long x;
+
+	if (q->sync_next > 0)
+		return q->sync_next++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x = (unsigned long long)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+	    (unsigned long long)getpid() << 32 ^ (unsigned long long)ts.tv_sec ^
+	    (unsigned long long)++q->next_id << 17;
+	x ^= x >> 29;
+	return (long long)(x % 2000000000ULL) + 1;
+}
+
+/*
+ * Sends 0xFF and guest-sync-delimited with a fresh id, and arms the
+ * framer to drop everything up to the 0xFF that precedes the answer.
+ */
+static enum qmp_status
+send_sync(struct qmp *q, long long id)
+{
 	char buf[128];
 	int n;
 
@@ -1244,32 +1349,88 @@ qmp_sync_agent(struct qmp *q, long long id)
 	qmp_framer_reset(&q->fr);
 	q->fr.skip_to_ff = 1;
 	q->fr.ff_is_space = 1;
-	st = send_all(q, buf, (size_t)n, NULL, 0);
-	if (st != QMP_OK)
-		return st;
+	return send_all(q, buf, (size_t)n, NULL, 0);
+}
+
+/*
+ * Reads until the answer to the sync with this id, or until the
+ * monotonic time until (0: the deadline only).  Returns QMP_OK, or
+ * QMP_ETIMEOUT when until came first, or a failure.
+ */
+static enum qmp_status
+await_sync(struct qmp *q, long long id, int64_t until)
+{
+	int64_t deadline = q->deadline;
+	enum qmp_status st;
+	json_t *msg;
+	long long got;
+
+	if (until != 0 && (deadline == 0 || until < deadline))
+		q->deadline = until;
 	for (;;) {
 		st = read_msg(q, &msg, "waiting for guest-sync-delimited");
-		if (st == QMP_ECLOSED)
-			return fail(q, QMP_EGREETING, "%.1000s", q->err);
-		if (st == QMP_EPROTO && q->fr.saw_greeting)
-			return fail(q, QMP_EGREETING, "%s: sent a QMP greeting: "
-			    "this is a QEMU monitor, not a guest agent (drop "
-			    "--qga)", q->name);
 		if (st != QMP_OK)
-			return st;
-		ret = json_object_get(msg, "return");
-		if (json_is_integer(ret) && json_integer_value(ret) == id) {
+			break;
+		got = 0;
+		if (qmp_json_int(json_object_get(msg, "return"), &got) &&
+		    got == id) {
 			json_decref(msg);
-			return QMP_OK;
+			break;
 		}
 		/* A stale answer: the next one starts with 0xFF too. */
 		json_decref(msg);
 		q->fr.skip_to_ff = 1;
 	}
+	q->deadline = deadline;
+	return st;
+}
+
+enum qmp_status
+qmp_sync_agent(struct qmp *q, int64_t wait_ms)
+{
+	int64_t start = qmp_now_ms(), until, pause = 50;
+	enum qmp_status st;
+	long long id;
+
+	q->cause = QMP_CAUSE_NONE;
+	if (q->state != QMP_STATE_CONNECTED)
+		return fail(q, QMP_EUSAGE, "not connected, or synchronised "
+		    "already");
+	for (;;) {
+		id = sync_id(q);
+		if ((st = send_sync(q, id)) != QMP_OK)
+			break;
+		/* Without a wait, one sync and the deadline. */
+		until = wait_ms > 0 ? qmp_now_ms() + pause : 0;
+		if (until > start + wait_ms)
+			until = start + wait_ms;
+		st = await_sync(q, id, until);
+		if (st != QMP_ETIMEOUT || wait_ms <= 0 ||
+		    (q->deadline != 0 && qmp_now_ms() >= q->deadline))
+			break;
+		if (qmp_now_ms() >= start + wait_ms) {
+			q->cause = QMP_CAUSE_AGENT_SILENT;
+			st = fail(q, QMP_ETIMEOUT, "%s: the agent did not answer "
+			    "guest-sync-delimited in %lld ms", q->name,
+			    (long long)wait_ms);
+			break;
+		}
+		pause = pause < 1000 ? pause * 2 : 1000;
+	}
+	if (st == QMP_ECLOSED)
+		return fail(q, QMP_EGREETING, "%.1000s", q->err);
+	if (st == QMP_EPROTO && q->fr.saw_greeting) {
+		q->cause = QMP_CAUSE_MONITOR;
+		return fail(q, QMP_EGREETING, "%s: sent a QMP greeting: this "
+		    "is a QEMU monitor, not a guest agent", q->name);
+	}
+	if (st == QMP_OK)
+		q->state = QMP_STATE_READY;
+	return st;
 }
 
 static enum qmp_status execute(struct qmp *, json_t *, const int *, size_t,
-    json_t **, int);
+    json_t **);
 
 enum qmp_status
 qmp_handshake(struct qmp *q, unsigned flags)
@@ -1279,11 +1440,16 @@ qmp_handshake(struct qmp *q, unsigned flags)
 	size_t i;
 	int has_oob = 0;
 
+	q->cause = QMP_CAUSE_NONE;
+	if (q->state != QMP_STATE_CONNECTED)
+		return fail(q, QMP_EUSAGE, "not connected, or greeted already");
 	for (;;) {
 		st = read_msg(q, &msg, "waiting for the greeting");
 		if (st == QMP_ECLOSED || st == QMP_EPROTO)
 			return fail(q, QMP_EGREETING, "no QMP greeting: %s",
 			    q->err);
+		if (st == QMP_ETIMEOUT)
+			q->cause = QMP_CAUSE_NO_GREETING;
 		if (st != QMP_OK)
 			return st;
 		if (!take_event(q, msg))
@@ -1323,11 +1489,13 @@ qmp_handshake(struct qmp *q, unsigned flags)
 		cmd = json_pack("{s:s}", "execute", "qmp_capabilities");
 	if (cmd == NULL)
 		return fail(q, QMP_ELOCAL, "out of memory");
-	st = execute(q, cmd, NULL, 0, &reply, 0);
+	st = execute(q, cmd, NULL, 0, &reply);
 	json_decref(cmd);
 	json_decref(reply);
 	switch (st) {
 	case QMP_OK:
+		q->state = QMP_STATE_READY;
+		q->oob = (flags & QMP_NEGOTIATE_OOB) != 0;
 		return QMP_OK;
 	case QMP_ECOMMAND:
 		return fail(q, QMP_ENEGOTIATE, "%s: negotiation refused: %.900s",
@@ -1351,60 +1519,79 @@ valid_error(json_t *err)
 
 /*
  * Returns buf holding the JSON string str with every control character
- * (NUL included) turned into a space, cut to fit: safe for a terminal.
+ * (NUL and the C1 set included) turned into a space, cut to fit on a
+ * character boundary: safe for a terminal.
  */
 static const char *
 printable(json_t *str, char *buf, size_t size)
 {
-	const char *s = json_string_value(str);
+	const unsigned char *s = (const unsigned char *)json_string_value(str);
 	size_t n = json_string_length(str), i;
 
-	if (n >= size)
-		n = size - 1;
-	for (i = 0; i < n; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' :
-		    s[i];
+	if (n >= size) {
+		/* Cut on a character boundary. */
+		for (n = size - 1; n > 0 && (s[n] & 0xc0) == 0x80; n--)
+			;
+	}
+	for (i = 0; i < n; i++) {
+		buf[i] = s[i] < 0x20 || s[i] == 0x7f ? ' ' : (char)s[i];
+		if (s[i] == 0xc2 && i + 1 < n && s[i + 1] < 0xa0) {
+			/* C1 controls, U+0080 to U+009F. */
+			buf[i] = buf[i + 1] = ' ';
+			i++;
+		}
+	}
 	buf[n] = '\0';
 	return buf;
 }
 
 /*
- * Does the work of qmp_execute.  With use_id 0 the command goes without
- * an id and the reply without one is its answer: for qmp_capabilities,
- * when nothing else can be in flight (QEMU reads its input a byte at a
- * time, so every byte saved counts).
+ * Returns the text to send for cmd (new, NUL-terminated), with an "id"
+ * added when one is needed and cmd has none: with oob on, replies can
+ * overtake each other and only ids pair them.  In lockstep, the first
+ * reply is the answer, and no id saves bytes: QEMU reads its input a
+ * byte at a time.  *id is set to the id sent (borrowed from cmd, or the
+ * connection's), or NULL.
+ */
+static char *
+command_text(struct qmp *q, json_t *cmd, json_t **id)
+{
+	json_t *copy;
+	char *text;
+
+	*id = json_object_get(cmd, "id");
+	if (*id != NULL || !q->oob)
+		return qmp_json_dumps(cmd, NULL);
+	/* A short number: the id only has to be unique here. */
+	json_decref(q->last_id);
+	q->last_id = json_integer((json_int_t)++q->next_id);
+	copy = json_copy(cmd);		/* shallow: cmd stays the caller's */
+	if (q->last_id == NULL || copy == NULL ||
+	    json_object_set(copy, "id", q->last_id) < 0) {
+		json_decref(copy);
+		return NULL;
+	}
+	*id = q->last_id;
+	text = qmp_json_dumps(copy, NULL);
+	json_decref(copy);
+	return text;
+}
+
+/*
+ * Reads until the reply to the command sent with id (NULL: none).  What
+ * is a reply: a message with "return" or "error" (not both) that is not
+ * an event.  With an id, the reply carries it; one with another id is
+ * somebody else's and dropped; one without an id is an error QEMU sent
+ * when it could not read the command, and taken as the answer (a
+ * "return" without an id is a protocol error).  Without an id, the first
+ * reply with no id (or "id": null) is the answer.
  */
 static enum qmp_status
-execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
-    json_t **reply, int use_id)
+await_reply(struct qmp *q, json_t *id, json_t **reply)
 {
 	enum qmp_status st;
-	json_t *id, *msg, *mid, *err;
-	char *text, cls[128], desc[800];
-
-	*reply = NULL;
-	id = json_object_get(cmd, "id");
-	if (id == NULL && use_id) {
-		/* A short number: the id only has to be unique here. */
-		id = json_integer((json_int_t)++q->next_id);
-		if (id == NULL || json_object_set_new(cmd, "id", id) < 0)
-			return fail(q, QMP_ELOCAL, "out of memory");
-	}
-	text = json_dumps(cmd, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (text == NULL)
-		return fail(q, QMP_ELOCAL, "out of memory");
-	if (q->is_unix == 0 && nfds > 0) {
-		free(text);
-		return fail(q, QMP_EUSAGE,
-		    "%s: descriptors can be passed on unix sockets only",
-		    q->name);
-	}
-	q->cmd_sent = 0;
-	st = send_all(q, text, strlen(text), fds, nfds);
-	free(text);
-	if (st != QMP_OK)
-		return st;
-	q->cmd_sent = 1;
+	json_t *msg, *mid, *err;
+	char cls[128], desc[800];
 
 	for (;;) {
 		st = read_msg(q, &msg, "before the reply");
@@ -1428,9 +1615,9 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 			    q->name);
 		}
 		mid = json_object_get(msg, "id");
-		if (id == NULL && json_is_null(mid))
+		if (json_is_null(mid))
 			mid = NULL;	/* an echo of "no id" */
-		if (mid != NULL && (id == NULL || !json_equal(mid, id))) {
+		if (mid != NULL && (id == NULL || !qmp_json_equal(mid, id))) {
 			/* A reply to somebody else's command. */
 			json_decref(msg);
 			continue;
@@ -1440,27 +1627,100 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 			return fail(q, QMP_EPROTO, "%s: reply without an id",
 			    q->name);
 		}
-		if (err != NULL) {
-			if (!valid_error(err)) {
-				json_decref(msg);
-				return fail(q, QMP_EPROTO,
-				    "%s: error reply without a \"class\" and "
-				    "\"desc\" string", q->name);
-			}
-			*reply = msg;
-			return fail(q, QMP_ECOMMAND, "%s: %s",
-			    printable(json_object_get(err, "class"), cls,
-			    sizeof(cls)), printable(json_object_get(err,
-			    "desc"), desc, sizeof(desc)));
-		}
 		*reply = msg;
-		return QMP_OK;
+		if (err == NULL)
+			return QMP_OK;
+		if (!valid_error(err)) {
+			*reply = NULL;
+			json_decref(msg);
+			return fail(q, QMP_EPROTO, "%s: error reply without a "
+			    "\"class\" and \"desc\" string", q->name);
+		}
+		return fail(q, QMP_ECOMMAND, "%s: %s",
+		    printable(json_object_get(err, "class"), cls, sizeof(cls)),
+		    printable(json_object_get(err, "desc"), desc,
+		    sizeof(desc)));
 	}
+}
+
+/* Sends cmd and reads its reply, whatever the state (see qmp_execute). */
+static enum qmp_status
+execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
+    json_t **reply)
+{
+	enum qmp_status st;
+	json_t *id;
+	char *text;
+
+	*reply = NULL;
+	if (q->is_unix == 0 && nfds > 0)
+		return fail(q, QMP_EUSAGE,
+		    "%s: descriptors can be passed on unix sockets only",
+		    q->name);
+	if ((text = command_text(q, cmd, &id)) == NULL)
+		return fail(q, QMP_ELOCAL, "out of memory");
+	q->cmd_sent = 0;
+	st = send_all(q, text, strlen(text), fds, nfds);
+	free(text);
+	if (st != QMP_OK)
+		return st;
+	q->cmd_sent = 1;
+	return await_reply(q, id, reply);
+}
+
+/* Returns st, after marking the connection broken for a failure that
+ * leaves it out of step. */
+static enum qmp_status
+settle(struct qmp *q, enum qmp_status st)
+{
+	if (st != QMP_OK && st != QMP_ECOMMAND && st != QMP_EUSAGE)
+		q->state = QMP_STATE_BROKEN;
+	return st;
+}
+
+/* Returns QMP_OK when commands may be sent now, else fails. */
+static enum qmp_status
+check_ready(struct qmp *q)
+{
+	q->cause = QMP_CAUSE_NONE;
+	if (q->state == QMP_STATE_READY)
+		return QMP_OK;
+	return fail(q, QMP_EUSAGE, q->state == QMP_STATE_BROKEN ?
+	    "the connection is lost or out of step" :
+	    "no handshake yet: call qmp_handshake or qmp_sync_agent first");
 }
 
 enum qmp_status
 qmp_execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
     json_t **reply)
 {
-	return execute(q, cmd, fds, nfds, reply, 1);
+	enum qmp_status st;
+
+	*reply = NULL;
+	if ((st = check_ready(q)) != QMP_OK)
+		return st;
+	return settle(q, execute(q, cmd, fds, nfds, reply));
+}
+
+enum qmp_status
+qmp_call(struct qmp *q, const char *name, json_t *args, json_t **result)
+{
+	enum qmp_status st;
+	json_t *cmd, *reply = NULL;
+
+	*result = NULL;
+	cmd = json_pack("{s:s}", "execute", name);
+	if (cmd == NULL || (args != NULL &&
+	    json_object_set(cmd, "arguments", args) < 0)) {
+		json_decref(cmd);
+		return fail(q, QMP_ELOCAL, "out of memory");
+	}
+	st = qmp_execute(q, cmd, NULL, 0, &reply);
+	json_decref(cmd);
+	if (st == QMP_OK) {
+		*result = json_incref(json_object_get(reply, "return"));
+		json_decref(reply);
+	} else
+		*result = reply;
+	return st;
 }

@@ -1,9 +1,24 @@
 /*
  * qmp_core.h: the QEMU Monitor Protocol, without a user interface.
  *
- * Nothing here prints, exits or keeps global state.  A call that fails
- * returns an enum qmp_status and leaves a one-line description of what
- * failed and where in the connection, for qmp_errmsg().
+ * Nothing here prints, exits or keeps global state.  Every call that can
+ * fail returns an enum qmp_status and leaves a one-line description of
+ * what failed and where in the connection, for qmp_errmsg(), and where
+ * it helps, a cause for qmp_cause().
+ *
+ * The common case, from this header alone:
+ *
+ *	struct qmp_addr a;
+ *	struct qmp *q = qmp_new();
+ *	json_t *ret;
+ *
+ *	if (qmp_parse_address("/run/vm.sock", &a, err, sizeof(err)) ||
+ *	    qmp_connect(q, &a, 0) || qmp_handshake(q, 0) ||
+ *	    qmp_call(q, "query-status", NULL, &ret))
+ *		fprintf(stderr, "%s\n", qmp_errmsg(q));
+ *	...
+ *	json_decref(ret);
+ *	qmp_free(q);
  *
  * References follow jansson's rules: "new" means the caller owns the
  * reference and must json_decref() it, "borrowed" means it stays owned by
@@ -20,7 +35,7 @@
 
 #include <jansson.h>
 
-/* What went wrong, one kind per documented exit status of qmpctl. */
+/* What went wrong, by kind. */
 enum qmp_status {
 	QMP_OK = 0,
 	QMP_ECOMMAND,	/* the server answered the command with an error */
@@ -32,7 +47,17 @@ enum qmp_status {
 	QMP_EPROTO,	/* malformed or unusable message, or over the size limit */
 	QMP_ETIMEOUT,	/* the deadline passed */
 	QMP_ELOCAL,	/* a local failure: memory, a descriptor, a system call */
-	QMP_ECANCEL,	/* the cancel descriptor became readable */
+	QMP_ECANCEL,	/* the cancel descriptor or flag said stop */
+};
+
+/* More on the last failure, where a caller can say something useful. */
+enum qmp_cause {
+	QMP_CAUSE_NONE,
+	QMP_CAUSE_SIZE_LIMIT,	/* a message was over qmp_set_max_size */
+	QMP_CAUSE_NO_GREETING,	/* connected, but no greeting came: QEMU
+				   serves one client at a time */
+	QMP_CAUSE_MONITOR,	/* the agent's peer is a QEMU monitor */
+	QMP_CAUSE_AGENT_SILENT,	/* the agent never answered the sync */
 };
 
 /* Returns a short static description of a status. */
@@ -40,7 +65,8 @@ const char *qmp_strerror(enum qmp_status);
 
 /* ---- Addresses ---------------------------------------------------- */
 
-enum qmp_addr_kind { QMP_ADDR_UNIX, QMP_ADDR_TCP, QMP_ADDR_VSOCK };
+enum qmp_addr_kind { QMP_ADDR_UNIX, QMP_ADDR_TCP, QMP_ADDR_VSOCK,
+    QMP_ADDR_FD };
 
 struct qmp_addr {
 	enum qmp_addr_kind kind;
@@ -50,11 +76,12 @@ struct qmp_addr {
 	char port[6];		/* tcp: decimal port 1-65535 */
 	uint32_t cid;		/* vsock */
 	uint32_t vport;		/* vsock */
+	int fd;			/* fd: an inherited, connected socket */
 };
 
 /*
- * Parses "PATH", "unix:PATH", "HOST:PORT", "tcp:HOST:PORT", "[IPV6]:PORT"
- * or "vsock:CID:PORT" into *a.  Returns QMP_OK, or QMP_EUSAGE with a
+ * Parses "PATH", "unix:PATH", "HOST:PORT", "tcp:HOST:PORT", "[IPV6]:PORT",
+ * "vsock:CID:PORT" or "fd:N" into *a.  Returns QMP_OK, or QMP_EUSAGE with a
  * message in err (which is always NUL-terminated when errlen > 0).
  * a->text borrows s.
  */
@@ -158,6 +185,8 @@ void qmp_set_deadline(struct qmp *, int64_t deadline_ms);
 int64_t qmp_now_ms(void);
 void qmp_set_max_size(struct qmp *, size_t);
 void qmp_set_event_handler(struct qmp *, qmp_event_fn *, void *ctx);
+/* The cause of the last failure, or QMP_CAUSE_NONE. */
+enum qmp_cause qmp_cause(const struct qmp *);
 /* A descriptor that, once readable, makes any waiting call QMP_ECANCEL. */
 void qmp_set_cancel_fd(struct qmp *, int fd);
 /*
@@ -169,14 +198,17 @@ void qmp_set_cancel_flag(struct qmp *, const volatile sig_atomic_t *flag);
 
 /*
  * Connects to a.  While the address is missing or refuses and wait_ms
- * has not elapsed (nor the deadline passed), tries again.
+ * has not elapsed (nor the deadline passed), tries again.  A path that
+ * is not a socket fails at once.  For fd:N, takes descriptor N (which
+ * must be a connected stream socket) as the connection.
  */
 enum qmp_status qmp_connect(struct qmp *, const struct qmp_addr *a,
     int64_t wait_ms);
 /*
  * Listens on a (unix or tcp) and accepts one connection, within the
- * deadline.  A unix socket file it created is removed again once the
- * connection is accepted, or on failure.
+ * deadline.  A unix socket file is made owner-only (the umask is set to
+ * 077 around bind(2)), and removed again once the connection is
+ * accepted, or on failure.
  */
 enum qmp_status qmp_listen(struct qmp *, const struct qmp_addr *a);
 /*
@@ -197,11 +229,17 @@ int qmp_is_unix(const struct qmp *);
 enum qmp_status qmp_handshake(struct qmp *, unsigned flags);
 /*
  * For the guest agent, which has no greeting: sends 0xFF and
- * guest-sync-delimited with the given random id, drops everything up to
+ * guest-sync-delimited with a fresh random id, drops everything up to
  * the 0xFF sentinel that precedes the answer (stale replies of earlier
- * clients included), and waits for the return carrying that id.
+ * clients included), and waits for the return carrying that id.  With
+ * wait_ms > 0, an agent that does not answer yet (a guest still booting)
+ * is sent a new sync, with a new id, after a pause that grows from 50 ms
+ * to 1 s, until wait_ms passed: then QMP_ETIMEOUT with the cause
+ * QMP_CAUSE_AGENT_SILENT.
  */
-enum qmp_status qmp_sync_agent(struct qmp *, long long id);
+enum qmp_status qmp_sync_agent(struct qmp *, int64_t wait_ms);
+/* For tests: sync ids count up from first instead of being random. */
+void qmp_set_sync_ids(struct qmp *, long long first);
 /*
  * Returns 1 when the last qmp_execute sent the whole command, so that a
  * close while waiting for the reply came after the server had it.
@@ -211,18 +249,35 @@ int qmp_command_sent(const struct qmp *);
 json_t *qmp_greeting(struct qmp *);
 
 /*
- * Sends cmd (borrowed; an "id" member is added when it has none) with the
- * descriptors fds[0..nfds) attached, and waits for the reply with its id.
- * Events meanwhile go to the event handler; replies to other ids are
- * dropped.  An error reply without an id is taken as the answer, since
- * QEMU sends one when it could not read the command's id.
+ * Sends cmd (borrowed, never changed) with the descriptors fds[0..nfds)
+ * attached, and waits for its reply.  Only after qmp_handshake or
+ * qmp_sync_agent: before, or once the connection was lost, QMP_EUSAGE.
+ *
+ * Which message is the reply: in lockstep (oob off) commands go without
+ * an id unless cmd has one, and the reply is the first non-event message
+ * without an id.  With oob on, an id is sent (cmd's own, or a number of
+ * the connection's) and the reply is the one carrying it.  Either way,
+ * events meanwhile go to the event handler; a reply with an id that was
+ * not sent is somebody else's and dropped; an error without an id is
+ * taken as the answer, since QEMU sends one when it could not read the
+ * command; a "return" without an id, when an id was sent, is QMP_EPROTO.
+ * Ids compare by JSON value, numbers by exact value (1 = 1.0).
  *
  * QMP_OK: *reply is the reply object (new).  QMP_ECOMMAND: *reply is the
  * reply object holding "error" (new), and qmp_errmsg() is "CLASS: DESC".
- * Otherwise *reply is NULL.
+ * Otherwise *reply is NULL.  A failure other than QMP_ECOMMAND or
+ * QMP_EUSAGE leaves the connection unusable.
  */
 enum qmp_status qmp_execute(struct qmp *, json_t *cmd, const int *fds,
     size_t nfds, json_t **reply);
+
+/*
+ * The common case: runs command name with args (borrowed; NULL for
+ * none).  QMP_OK: *result is the return value (new).  QMP_ECOMMAND:
+ * *result is the whole reply, holding "error" (new).  Otherwise NULL.
+ */
+enum qmp_status qmp_call(struct qmp *, const char *name, json_t *args,
+    json_t **result);
 
 /*
  * Reads one message while no command is outstanding: an event goes to the

@@ -53,13 +53,13 @@ _qmpctl()
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		return ;;
 	-t|--timeout|--wait|--max-size|--count|--pass-fd|--hmp|--match|\
-	--wait-event)
+	--wait-event|--fail-event)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(qmpctl --help 2>/dev/null |
 		    grep -o -- '--[a-z][a-z-]*' | sort -u) \
-		    -s -c -a -t -p -f -r -k -h -V" \
+		    -s -c -a -t -n -p -f -r -k -h -V" \
 		    -- "$cur"))
 	fi
 }

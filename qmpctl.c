@@ -1,8 +1,10 @@
 /*
  * qmpctl: run QEMU Monitor Protocol commands from a shell.
  *
- * This file owns the command line, the messages, the output format and
- * the exit status; the protocol lives in qmp_core.c.
+ * This file holds main, the one table of options (which drives both
+ * getopt_long and --help), the checks across options, and the run:
+ * connect, handshake, commands, events.  The protocol lives in
+ * qmp_core.c; the other parts are listed in qmpctl.h.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -11,9 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,135 +23,146 @@
 #include <jansson.h>
 
 #include "qmp_core.h"
+#include "qmp_json.h"
+#include "qmpctl.h"
 
 #ifndef QMPCTL_VERSION
 #define QMPCTL_VERSION "0.1.0"
 #endif
 
-/* Exit statuses, as documented in qmpctl.1 and README.md. */
+volatile sig_atomic_t qmpctl_signal;
+/* The write end of the pipe that wakes a waiting poll on a signal. */
+static int signal_pipe = -1;
+
+/* ---- The options ---------------------------------------------------- */
+
 enum {
-	EX_OK = 0,
-	EX_COMMAND = 1,
-	EX_USAGE = 2,
-	EX_CONNECT = 3,
-	EX_GREETING = 4,
-	EX_NEGOTIATE = 5,
-	EX_CLOSED = 6,
-	EX_PROTO = 7,
-	EX_TIMEOUT = 8,
-	EX_LOCAL = 9,
+	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_FAIL_EVENT,
+	OPT_MATCH, OPT_EVENTS, OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD,
+	OPT_HMP, OPT_OOB, OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE,
+	OPT_JSON,
 };
 
-static const char *progname = "qmpctl";
+/*
+ * Every option, in the order --help shows them.  An entry without a name
+ * is a heading.  The man page, the README and the completion scripts are
+ * checked against this table by tests/test_cli.sh.
+ */
+static const struct option_def {
+	const char *name;	/* long name, or NULL for a heading */
+	int key;		/* the short letter, or an OPT_ value */
+	const char *arg;	/* the argument's name, or NULL for none */
+	const char *help;	/* lines separated by \n */
+} option_defs[] = {
+	{ NULL, 0, NULL, "Where:" },
+	{ "socket", 's', "ADDR", "server address (default: $QMP_SOCKET): "
+	    "PATH,\nunix:PATH, HOST:PORT, tcp:HOST:PORT, [IPV6]:PORT,\n"
+	    "vsock:CID:PORT" },
+	{ "timeout", 't', "SECONDS", "bound the whole run (fractions "
+	    "allowed;\n0: none, the default)" },
+	{ "wait", OPT_WAIT, "SECONDS", "retry the connect while the socket "
+	    "is\nmissing or refusing, for up to SECONDS" },
+	{ "listen", OPT_LISTEN, "ADDR", "wait for QEMU to connect to ADDR, "
+	    "instead of -s" },
+	{ "qga", OPT_QGA, NULL, "the peer is the guest agent (qemu-ga): no\n"
+	    "greeting, synchronise with guest-sync-delimited" },
+	{ NULL, 0, NULL, "What to run:" },
+	{ "command", 'c', "NAME", "the command to run" },
+	{ "args", 'a', "JSON", "its arguments, a JSON object; @FILE reads "
+	    "them\nfrom FILE, @- from standard input" },
+	{ "hmp", OPT_HMP, "TEXT", "run a human monitor command and print its "
+	    "text" },
+	{ "no-stdin", 'n', NULL, "never read commands from standard input" },
+	{ "keep-going", 'k', NULL, "in a batch, run the rest after a command "
+	    "error" },
+	{ "pass-fd", OPT_PASS_FD, "N", "pass descriptor N with the command "
+	    "(unix\nsockets; repeatable)" },
+	{ "oob", OPT_OOB, NULL, "enable out-of-band execution and use "
+	    "exec-oob" },
+	{ NULL, 0, NULL, "What the server offers:" },
+	{ "list-commands", OPT_LIST_COMMANDS, NULL, "print the names of the "
+	    "commands it accepts" },
+	{ "describe", OPT_DESCRIBE, "NAME", "describe a command's or event's "
+	    "arguments and\nreturn type, from the server's schema" },
+	{ "json", OPT_JSON, NULL, "with --describe, print the resolved schema "
+	    "as JSON" },
+	{ "greeting", OPT_GREETING, NULL, "print the server's greeting first" },
+	{ NULL, 0, NULL, "Output:" },
+	{ "pretty", 'p', NULL, "indent the output" },
+	{ "full", 'f', NULL, "print whole reply objects, not just the return "
+	    "value" },
+	{ "raw", 'r', NULL, "print a string result as bare text, like jq -r" },
+	{ "max-size", OPT_MAX_SIZE, "BYTES", "largest message accepted from "
+	    "the server\n(suffix K, M or G; default 128M)" },
+	{ NULL, 0, NULL, "Events:" },
+	{ "wait-event", OPT_WAIT_EVENT, "NAMES", "after the commands, wait "
+	    "for an event with one\nof these comma-separated names, and print "
+	    "it;\neach --wait-event starts an alternative" },
+	{ "fail-event", OPT_FAIL_EVENT, "NAMES", "an event that means the "
+	    "operation failed: print\nit and exit with status 10" },
+	{ "match", OPT_MATCH, "TEST", "KEY=VALUE: data.KEY (dotted for nesting) "
+	    "equals\nVALUE, as JSON or as a string; KEY: present, not\n"
+	    "null; !KEY: absent or null.  Belongs to the\n--wait-event or "
+	    "--fail-event before it" },
+	{ "count", OPT_COUNT, "N", "print N matching events (default 1; 0: "
+	    "until the\ndeadline or a signal)" },
+	{ "events", OPT_EVENTS, "FILE", "write every event seen to FILE (- "
+	    "for stderr)" },
+	{ NULL, 0, NULL, "" },
+	{ "help", 'h', NULL, "print this help and exit" },
+	{ "version", 'V', NULL, "print the version and exit" },
+};
 
-static struct {
-	const char *addr;
-	const char *command;
-	const char *args;
-	double timeout;		/* seconds, 0 = none */
-	double wait;		/* seconds to retry the connect */
-	size_t max_size;
-	int pretty, full, raw;
-	int keep_going;
-	int qga, oob, greeting;
-	int json, list_commands;
-	const char *hmp, *describe;
-} opt;
+#define NDEFS	(sizeof(option_defs) / sizeof(option_defs[0]))
 
-static volatile sig_atomic_t caught_signal;
-static int stdout_failed;	/* reported once, at the first failure */
-static int64_t deadline;	/* CLOCK_MONOTONIC ms for -t, or 0 */
-static int sigpipe_fds[2] = { -1, -1 };
-
-/* Returns nothing: prints "qmpctl: MESSAGE" on one line of stderr. */
+/* Prints --help: the synopsis, then the table. */
 static void
-warnx_(const char *fmt, ...)
+usage(void)
 {
-	va_list ap;
-	char buf[2048], *p;
+	const struct option_def *d;
+	const char *line, *nl;
+	char left[40];
+	size_t i;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* One line, whatever the server put in its text. */
-	for (p = buf; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	fprintf(stderr, "%s: %s\n", progname, buf);
-}
-
-/* Does not return: reports a usage error and exits with status 2. */
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	char buf[1024];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	warnx_("%s (see --help)", buf);
-	exit(EX_USAGE);
-}
-
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: qmpctl [-s ADDR | --listen ADDR] [options] -c NAME [-a JSON|@FILE|@-]\n"
-"              [KEY=VALUE | KEY:=JSON ...]\n"
-"       qmpctl [-s ADDR] [options] --hmp TEXT\n"
-"       qmpctl [-s ADDR] [options] < COMMANDS.json\n"
-"       qmpctl [-s ADDR] [options] --wait-event NAME[,NAME...]\n"
-"       qmpctl [-s ADDR] [options] --list-commands | --describe NAME [--json]\n"
-"\n"
-"Run QEMU Monitor Protocol commands and print their results as JSON.\n"
-"\n"
-"  -s, --socket ADDR     server address (default: $QMP_SOCKET): PATH,\n"
-"                        unix:PATH, HOST:PORT, tcp:HOST:PORT, [IPV6]:PORT\n"
-"  -c, --command NAME    the command to run\n"
-"  -a, --args JSON       its arguments, a JSON object; @FILE reads them\n"
-"                        from FILE, @- from standard input\n"
-"  -t, --timeout SECONDS bound the whole run (fractions allowed; 0: none)\n"
-"      --wait SECONDS    retry the connect while the socket is missing or\n"
-"                        refusing, for up to SECONDS\n"
-"      --max-size BYTES  largest message accepted from the server\n"
-"                        (suffix K, M or G; default 128M)\n"
-"  -p, --pretty          indent the output\n"
-"  -f, --full            print whole reply objects, not just the return value\n"
-"  -r, --raw             print a string result as bare text, like jq -r\n"
-"  -k, --keep-going      in a batch, run the rest after a command error\n"
-"      --wait-event NAMES after the commands, wait for an event with one\n"
-"                        of these comma-separated names, and print it\n"
-"      --match KEY=VALUE only events whose data.KEY (dotted for nesting)\n"
-"                        equals VALUE, as JSON or as a string; repeatable\n"
-"      --count N         print N matching events (default 1; 0: until the\n"
-"                        deadline or a signal)\n"
-"      --events FILE     write every event seen to FILE (- for stderr)\n"
-"      --qga             the peer is the guest agent (qemu-ga): no greeting,\n"
-"                        synchronise with guest-sync-delimited\n"
-"      --listen ADDR     wait for QEMU to connect to ADDR, instead of -s\n"
-"      --pass-fd N       pass descriptor N with the command (unix sockets;\n"
-"                        repeatable)\n"
-"      --hmp TEXT        run a human monitor command and print its text\n"
-"      --oob             enable out-of-band execution and use exec-oob\n"
-"      --greeting        print the server's greeting first\n"
-"      --list-commands   print the names of the commands the server accepts\n"
-"      --describe NAME   describe a command's or event's arguments and\n"
-"                        return type, from the server's schema\n"
-"      --json            with --describe, print the resolved schema as JSON\n"
-"  -h, --help            print this help and exit\n"
-"  -V, --version         print the version and exit\n"
-"\n"
-"Operands after -c build its arguments: KEY=VALUE sets a string,\n"
-"KEY:=JSON a JSON value; a dotted KEY reaches into nested objects.\n"
-"Without -c, standard input holds QMP command objects such as\n"
-"{\"execute\": \"query-status\"}, run in order over one connection.\n"
-"\n"
-"Exit status: 0 success, 1 the server answered with an error, 2 usage,\n"
-"3 cannot connect, 4 no valid greeting, 5 negotiation failed, 6 connection\n"
-"lost before the reply, 7 protocol error, 8 timeout, 9 local failure,\n"
-"128+N killed by signal N (SIGINT, SIGTERM).\n");
+	fputs("usage: qmpctl [-s ADDR] [options] -c NAME [-a JSON|@FILE|@-] "
+	    "[KEY=VALUE | KEY:=JSON ...]\n"
+	    "       qmpctl [-s ADDR] [options] < COMMANDS.json\n"
+	    "       qmpctl [-s ADDR] [options] --hmp TEXT\n"
+	    "       qmpctl [-s ADDR] [options] --list-commands | --describe "
+	    "NAME [--json]\n"
+	    "\n"
+	    "Run QEMU Monitor Protocol commands and print their results as "
+	    "JSON.\n", stdout);
+	for (i = 0; i < NDEFS; i++) {
+		d = &option_defs[i];
+		if (d->name == NULL) {
+			printf("\n%s%s", d->help, *d->help ? "\n" : "");
+			continue;
+		}
+		snprintf(left, sizeof(left), "%c%c%c --%s%s%s",
+		    d->key < 256 ? '-' : ' ', d->key < 256 ? d->key : ' ',
+		    d->key < 256 ? ',' : ' ', d->name, d->arg ? " " : "",
+		    d->arg ? d->arg : "");
+		for (line = d->help; line != NULL; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			printf("  %-22s%.*s\n", line == d->help ? left : "",
+			    nl ? (int)(nl - line) : (int)strlen(line), line);
+		}
+	}
+	fputs("\n"
+	    "Operands after -c build its arguments: KEY=VALUE sets a string,\n"
+	    "KEY:=JSON a JSON value; a dotted KEY reaches into nested objects.\n"
+	    "Without -c, standard input holds QMP command objects such as\n"
+	    "{\"execute\": \"query-status\"}, run in order over one connection.\n"
+	    "\n"
+	    "Exit status: 0 success, 1 the server answered with an error, 2 "
+	    "usage,\n3 cannot connect, 4 no valid greeting, 5 negotiation "
+	    "failed, 6 connection\nlost before the reply, 7 protocol error, "
+	    "8 timeout, 9 local failure,\n10 a --fail-event came, 141 stdout's "
+	    "reader left, 128+N killed by\nsignal N (SIGHUP, SIGINT, "
+	    "SIGTERM).\n"
+	    "\n"
+	    "See qmpctl(1) for the whole manual.\n", stdout);
 }
 
 /* Returns the seconds in s, or exits with a usage error naming opt. */
@@ -202,612 +213,6 @@ parse_size(const char *name, const char *s)
 	return (size_t)(v * mul);
 }
 
-static void
-on_signal(int sig)
-{
-	int e = errno;
-	char c = 0;
-
-	if (caught_signal == 0)
-		caught_signal = sig;
-	if (write(sigpipe_fds[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = e;
-}
-
-/*
- * Returns nothing; routes SIGINT and SIGTERM to the cancel pipe.  Called
- * once the descriptors the user named were checked, so that the pipe
- * cannot stand in for one of them.
- */
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-		warnx_("pipe: %s", strerror(errno));
-		exit(EX_LOCAL);
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: blocking reads return */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-/* Returns the exit status for a core status. */
-static int
-exit_code(enum qmp_status st)
-{
-	switch (st) {
-	case QMP_OK:		return EX_OK;
-	case QMP_ECOMMAND:	return EX_COMMAND;
-	case QMP_EUSAGE:	return EX_USAGE;
-	case QMP_ECONNECT:	return EX_CONNECT;
-	case QMP_EGREETING:	return EX_GREETING;
-	case QMP_ENEGOTIATE:	return EX_NEGOTIATE;
-	case QMP_ECLOSED:	return EX_CLOSED;
-	case QMP_EPROTO:	return EX_PROTO;
-	case QMP_ETIMEOUT:	return EX_TIMEOUT;
-	case QMP_ELOCAL:	return EX_LOCAL;
-	case QMP_ECANCEL:
-		return 128 + (caught_signal ? caught_signal : SIGINT);
-	}
-	return EX_LOCAL;
-}
-
-/*
- * Returns once fd is readable.  Exits with the timeout status when the
- * deadline passes first, or with 128+N on a signal.
- */
-static void
-wait_input(int fd, const char *name)
-{
-	struct pollfd pfd[2] = {
-		{ fd, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline == 0 ? -1 : deadline - qmp_now_ms();
-		if (deadline != 0 && left <= 0) {
-			warnx_("%s: timed out reading", name);
-			exit(EX_TIMEOUT);
-		}
-		r = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (caught_signal)
-			exit(128 + caught_signal);
-		if (r > 0)
-			return;
-		if (r < 0 && errno != EINTR) {
-			warnx_("poll: %s", strerror(errno));
-			exit(EX_LOCAL);
-		}
-	}
-}
-
-/*
- * Reads all of fd into a new NUL-terminated buffer of at most max bytes.
- * Returns the buffer with *len set, or NULL after reporting (exits with
- * the interrupt status on a signal).
- */
-static char *
-read_all(int fd, const char *name, size_t max, size_t *len)
-{
-	char *buf = NULL, *nbuf;
-	size_t cap = 0, n = 0;
-	ssize_t r;
-
-	for (;;) {
-		if (cap - n < 2) {
-			size_t ncap = cap ? cap * 2 : 65536;
-
-			if (ncap > max + 2)
-				ncap = max + 2;
-			if (ncap <= cap) {
-				free(buf);
-				usage_error("%s: more than %zu bytes "
-				    "(see --max-size)", name, max);
-			}
-			nbuf = realloc(buf, ncap);
-			if (nbuf == NULL) {
-				free(buf);
-				warnx_("%s: out of memory", name);
-				exit(EX_LOCAL);
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		wait_input(fd, name);
-		r = read(fd, buf + n, cap - n - 1);
-		if (r > 0) {
-			n += (size_t)r;
-			continue;
-		}
-		if (r == 0)
-			break;
-		if (errno == EINTR && !caught_signal)
-			continue;
-		if (errno == EINTR)
-			exit(128 + caught_signal);
-		free(buf);
-		usage_error("%s: %s", name, strerror(errno));
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-/* Returns the arguments object given with -a (new), or exits. */
-static json_t *
-load_args(const char *spec)
-{
-	json_error_t jerr;
-	const char *name = "-a";
-	char *text = NULL;
-	size_t len;
-	json_t *v;
-	int fd;
-
-	if (spec[0] == '@') {
-		name = spec[1] == '-' && spec[2] == '\0' ? "stdin" : spec + 1;
-		if (strcmp(name, "stdin") == 0 && spec[1] == '-')
-			fd = STDIN_FILENO;
-		else if ((fd = open(spec + 1, O_RDONLY | O_CLOEXEC)) < 0)
-			usage_error("%s: %s", spec + 1, strerror(errno));
-		text = read_all(fd, name, opt.max_size, &len);
-		if (fd != STDIN_FILENO)
-			close(fd);
-		v = json_loadb(text, len, 0, &jerr);
-		free(text);
-	} else
-		v = json_loads(spec, 0, &jerr);
-	if (v == NULL)
-		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
-		    jerr.text, jerr.line, jerr.column);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		usage_error("%s: the arguments must be a JSON object", name);
-	}
-	return v;
-}
-
-/* ---- Commands from standard input ---------------------------------- */
-
-struct input {
-	struct qmp_framer fr;
-	int eof;
-	unsigned long count;	/* commands read so far */
-};
-
-/*
- * Checks that cmd is a QMP command object.  Returns NULL when it is, or
- * a static description of what is wrong.
- */
-static const char *
-check_command(json_t *cmd)
-{
-	const char *key;
-	json_t *v;
-	int names = 0;
-
-	if (!json_is_object(cmd))
-		return "not a JSON object";
-	json_object_foreach(cmd, key, v) {
-		if (strcmp(key, "execute") == 0 ||
-		    strcmp(key, "exec-oob") == 0) {
-			if (!json_is_string(v))
-				return "\"execute\" (or \"exec-oob\") must be "
-				    "a string";
-			names++;
-		} else if (strcmp(key, "arguments") == 0) {
-			if (!json_is_object(v))
-				return "\"arguments\" must be an object";
-		} else if (strcmp(key, "id") != 0)
-			return "unknown member (expected execute or exec-oob, "
-			    "arguments, id)";
-	}
-	if (names != 1)
-		return "needs exactly one \"execute\" or \"exec-oob\" "
-		    "member";
-	return NULL;
-}
-
-
-/*
- * Returns the next command object from stdin (new), or NULL at the end.
- * Malformed input is a usage error: it exits with status 2.
- */
-static json_t *
-next_command(struct input *in)
-{
-	const char *m;
-	json_error_t jerr;
-	const char *why;
-	enum qmp_frame fr;
-	size_t len, room;
-	ssize_t r;
-	char *p;
-	json_t *cmd;
-
-	for (;;) {
-		fr = qmp_framer_next(&in->fr, &m, &len);
-		if (fr == QMP_FRAME_MSG)
-			break;
-		if (fr == QMP_FRAME_ERROR)
-			usage_error("stdin: command %lu: expected a JSON object",
-			    in->count + 1);
-		if (fr == QMP_FRAME_TOOBIG)
-			usage_error("stdin: command %lu is over %zu bytes "
-			    "(see --max-size)", in->count + 1, in->fr.max);
-		if (in->eof) {
-			if (qmp_framer_pending(&in->fr) > 0)
-				usage_error("stdin: command %lu: incomplete JSON "
-				    "at the end of input", in->count + 1);
-			return NULL;
-		}
-		p = qmp_framer_space(&in->fr, &room);
-		if (p == NULL) {
-			warnx_("stdin: out of memory");
-			exit(EX_LOCAL);
-		}
-		wait_input(STDIN_FILENO, "stdin");
-		r = read(STDIN_FILENO, p, room);
-		if (r > 0)
-			qmp_framer_commit(&in->fr, (size_t)r);
-		else if (r == 0)
-			in->eof = 1;
-		else if (errno == EINTR && caught_signal)
-			exit(128 + caught_signal);
-		else if (errno != EINTR && errno != EAGAIN)
-			usage_error("stdin: %s", strerror(errno));
-	}
-	in->count++;
-	cmd = json_loadb(m, len, 0, &jerr);
-	if (cmd == NULL)
-		usage_error("stdin: command %lu: invalid JSON: %s", in->count,
-		    jerr.text);
-	if ((why = check_command(cmd)) != NULL) {
-		json_decref(cmd);
-		usage_error("stdin: command %lu: %s", in->count, why);
-	}
-	return cmd;
-}
-
-/* ---- Output ---------------------------------------------------------- */
-
-/* Bytes that a JSON string cannot hold as they are. */
-static const unsigned char needs_escape[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/* Returns 0 after writing s as a JSON string literal to fp, -1 on error. */
-static int
-write_string(FILE *fp, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i = 0, run;
-	unsigned char c;
-	char esc[7];
-
-	if (putc('"', fp) == EOF)
-		return -1;
-	while (i < n) {
-		/* Copy a run of bytes that need no escape in one go. */
-		for (run = i; run < n && !needs_escape[(unsigned char)s[run]];
-		    run++)
-			;
-		if (run > i && fwrite(s + i, 1, run - i, fp) != run - i)
-			return -1;
-		if (run == n)
-			break;
-		c = (unsigned char)s[run];
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc[6] = '\0';
-		}
-		if (fputs(esc, fp) == EOF)
-			return -1;
-		i = run + 1;
-	}
-	return putc('"', fp) == EOF ? -1 : 0;
-}
-
-/*
- * Returns 0 after writing v as JSON to fp, compact or indented by two
- * spaces a level (as jansson would), -1 on error.  Strings are copied in
- * runs, which keeps multi-megabyte replies fast.
- */
-static int
-write_json(FILE *fp, json_t *v, int pretty, int depth)
-{
-	const char *key;
-	json_t *item;
-	size_t i, n;
-	char *text;
-	int r;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-	case JSON_ARRAY:
-		n = json_is_object(v) ? json_object_size(v) :
-		    json_array_size(v);
-		if (putc(json_is_object(v) ? '{' : '[', fp) == EOF)
-			return -1;
-		i = 0;
-		if (json_is_object(v)) {
-			json_object_foreach(v, key, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_string(fp, key, strlen(key)) < 0 ||
-				    fputs(pretty ? ": " : ":", fp) == EOF ||
-				    write_json(fp, item, pretty, depth + 1) < 0)
-					return -1;
-			}
-		} else {
-			json_array_foreach(v, n, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_json(fp, item, pretty, depth + 1) < 0)
-					return -1;
-			}
-		}
-		if (pretty && i > 0 && fprintf(fp, "\n%*s", 2 * depth, "") < 0)
-			return -1;
-		return putc(json_is_object(v) ? '}' : ']', fp) == EOF ? -1 : 0;
-	case JSON_STRING:
-		return write_string(fp, json_string_value(v),
-		    json_string_length(v));
-	case JSON_INTEGER:
-		return fprintf(fp, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v)) < 0 ? -1 : 0;
-	case JSON_TRUE:
-		return fputs("true", fp) == EOF ? -1 : 0;
-	case JSON_FALSE:
-		return fputs("false", fp) == EOF ? -1 : 0;
-	case JSON_NULL:
-		return fputs("null", fp) == EOF ? -1 : 0;
-	default:
-		/* Reals: jansson's own formatting. */
-		if ((text = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
-			return -1;
-		r = fputs(text, fp) == EOF ? -1 : 0;
-		free(text);
-		return r;
-	}
-}
-
-/* Returns 0 after writing v as one JSON text and a newline, -1 on error. */
-static int
-print_json(json_t *v)
-{
-	if (opt.raw && json_is_string(v)) {
-		size_t n = json_string_length(v);
-
-		if (fwrite(json_string_value(v), 1, n, stdout) != n)
-			return -1;
-	} else if (write_json(stdout, v, opt.pretty, 0) < 0)
-		return -1;
-	if (putchar('\n') == EOF)
-		return -1;
-	return 0;
-}
-
-/* Returns 0 when everything written to stdout reached it, else -1. */
-static int
-finish_stdout(void)
-{
-	int bad = fflush(stdout) != 0 || ferror(stdout);
-
-	if (fclose(stdout) != 0)
-		bad = 1;
-	return bad ? -1 : 0;
-}
-
-/*
- * Prints the result of one command.  Returns the exit status it stands
- * for (EX_LOCAL when stdout failed).
- */
-static int
-report(struct qmp *q, enum qmp_status st, json_t *reply)
-{
-	json_t *out;
-
-	if (st != QMP_OK && st != QMP_ECOMMAND) {
-		warnx_("%s", qmp_errmsg(q));
-		return exit_code(st);
-	}
-	out = opt.full ? reply : json_object_get(reply,
-	    st == QMP_OK ? "return" : "error");
-	if (print_json(out) < 0 || fflush(stdout) != 0) {
-		warnx_("stdout: %s", strerror(errno));
-		stdout_failed = 1;
-		return EX_LOCAL;
-	}
-	if (st == QMP_ECOMMAND)
-		warnx_("%s", qmp_errmsg(q));
-	return exit_code(st);
-}
-
-/* ---- Events ---------------------------------------------------------- */
-
-struct match {
-	char *key;		/* dotted path into the event's "data" */
-	const char *text;	/* the value as given */
-	json_t *value;		/* the value parsed as JSON, or NULL */
-};
-
-static struct {
-	char **names;		/* --wait-event names, NULL-terminated */
-	struct match *m;
-	size_t nm;
-	long count;		/* events to print; 0: no limit */
-	long printed;
-	int live;		/* commands are done: print at once */
-	json_t *queue;		/* matches seen while commands ran */
-	FILE *log;		/* --events */
-	const char *logname;
-	int log_failed;
-	int out_failed;
-} ev;
-
-/* Returns 1 when ev has a member at the dotted path key equal to m. */
-static int
-event_matches(json_t *event, const struct match *m)
-{
-	json_t *v = json_object_get(event, "data");
-	const char *key = m->key, *dot;
-
-	while (v != NULL) {
-		dot = strchr(key, '.');
-		if (dot == NULL) {
-			v = json_object_get(v, key);
-			break;
-		}
-		v = json_object_getn(v, key, (size_t)(dot - key));
-		key = dot + 1;
-	}
-	if (v == NULL)
-		return 0;
-	if (m->value != NULL && json_is_number(v) &&
-	    json_is_number(m->value))
-		return json_number_value(v) == json_number_value(m->value);
-	if (m->value != NULL && json_equal(v, m->value))
-		return 1;
-	return json_is_string(v) && strcmp(json_string_value(v), m->text) == 0;
-}
-
-/* Returns 1 when the event is one --wait-event asked for. */
-static int
-event_wanted(json_t *event)
-{
-	const char *name = json_string_value(json_object_get(event, "event"));
-	size_t i;
-	int found = 0;
-
-	if (ev.names == NULL || name == NULL)
-		return 0;
-	for (i = 0; ev.names[i] != NULL; i++)
-		if (strcmp(ev.names[i], name) == 0)
-			found = 1;
-	if (!found)
-		return 0;
-	for (i = 0; i < ev.nm; i++)
-		if (!event_matches(event, &ev.m[i]))
-			return 0;
-	return 1;
-}
-
-/* Returns nothing; prints one awaited event if the count allows it. */
-static void
-print_event(json_t *event)
-{
-	if (ev.count > 0 && ev.printed >= ev.count)
-		return;
-	ev.printed++;
-	if (ev.out_failed)
-		return;
-	if (write_json(stdout, event, opt.pretty, 0) < 0 ||
-	    putchar('\n') == EOF || fflush(stdout) != 0)
-		ev.out_failed = errno ? errno : EIO;
-}
-
-/* The event handler: logs every event and keeps the awaited ones. */
-static void
-on_event(void *ctx, json_t *event)
-{
-	(void)ctx;
-	if (ev.log != NULL && !ev.log_failed) {
-		if (write_json(ev.log, event, 0, 0) < 0 ||
-		    fputc('\n', ev.log) == EOF || fflush(ev.log) != 0)
-			ev.log_failed = errno ? errno : EIO;
-	}
-	if (!event_wanted(event))
-		return;
-	if (ev.live)
-		print_event(event);
-	else if (ev.count == 0 || json_array_size(ev.queue) < (size_t)ev.count)
-		json_array_append(ev.queue, event);
-}
-
-/* Returns nothing; parses KEY=VALUE for --match, or exits. */
-static void
-add_match(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	struct match *m;
-
-	if (eq == NULL || eq == s)
-		usage_error("--match: expected KEY=VALUE, got '%s'", s);
-	m = realloc(ev.m, (ev.nm + 1) * sizeof(*ev.m));
-	if (m == NULL) {
-		warnx_("out of memory");
-		exit(EX_LOCAL);
-	}
-	ev.m = m;
-	m = &ev.m[ev.nm++];
-	m->key = strndup(s, (size_t)(eq - s));
-	m->text = eq + 1;
-	m->value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-	if (m->key == NULL) {
-		warnx_("out of memory");
-		exit(EX_LOCAL);
-	}
-}
-
-/* Returns nothing; splits the --wait-event list, or exits. */
-static void
-set_wait_events(char *list)
-{
-	size_t n = 1, i = 0;
-	char *p, *tok, *save = NULL;
-
-	for (p = list; *p != '\0'; p++)
-		n += *p == ',';
-	free(ev.names);
-	if ((ev.names = calloc(n + 1, sizeof(*ev.names))) == NULL) {
-		warnx_("out of memory");
-		exit(EX_LOCAL);
-	}
-	for (tok = strtok_r(list, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save))
-		ev.names[i++] = tok;
-	if (i == 0)
-		usage_error("--wait-event: no event name given");
-}
-
 /* Returns the number in s within [lo, hi], or exits naming the option. */
 static long
 parse_long(const char *name, const char *s, long lo, long hi)
@@ -823,530 +228,6 @@ parse_long(const char *name, const char *s, long lo, long hi)
 	return v;
 }
 
-/* ---- Argument shorthand: KEY=VALUE and KEY:=JSON operands ---------- */
-
-struct operand {
-	const char *key;	/* points into argv; ends at keylen */
-	size_t keylen;
-	json_t *value;		/* new */
-};
-
-/* Returns 1 when key a names b or an object holding b (dot boundary). */
-static int
-key_covers(const struct operand *a, const struct operand *b)
-{
-	return a->keylen <= b->keylen &&
-	    memcmp(a->key, b->key, a->keylen) == 0 &&
-	    (a->keylen == b->keylen || b->key[a->keylen] == '.');
-}
-
-/* Returns nothing; sets the dotted path of op in obj, making objects. */
-static void
-set_path(json_t *obj, const struct operand *op)
-{
-	const char *p = op->key, *end = op->key + op->keylen, *dot;
-	char seg[256];
-	json_t *child;
-
-	for (;;) {
-		dot = memchr(p, '.', (size_t)(end - p));
-		if (dot == NULL)
-			dot = end;
-		snprintf(seg, sizeof(seg), "%.*s", (int)(dot - p), p);
-		if (dot == end) {
-			json_object_set(obj, seg, op->value);
-			return;
-		}
-		child = json_object_get(obj, seg);
-		if (!json_is_object(child)) {
-			child = json_object();
-			json_object_set_new(obj, seg, child);
-		}
-		obj = child;
-		p = dot + 1;
-	}
-}
-
-/* Returns nothing; copies src into dst, src winning, objects merged. */
-static void
-merge_into(json_t *dst, json_t *src)
-{
-	const char *k;
-	json_t *v, *d;
-
-	json_object_foreach(src, k, v) {
-		d = json_object_get(dst, k);
-		if (json_is_object(d) && json_is_object(v))
-			merge_into(d, v);
-		else
-			json_object_set(dst, k, v);
-	}
-}
-
-/*
- * Returns the arguments built from the operands argv[0..argc) merged over
- * base (stolen; may be NULL), or exits with a usage error.
- */
-static json_t *
-operand_args(int argc, char **argv, json_t *base)
-{
-	struct operand *ops;
-	json_error_t jerr;
-	json_t *args;
-	const char *eq, *s, *p;
-	int i, j;
-
-	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL) {
-		warnx_("out of memory");
-		exit(EX_LOCAL);
-	}
-	for (i = 0; i < argc; i++) {
-		s = argv[i];
-		if ((eq = strchr(s, '=')) == NULL)
-			usage_error("operand '%s': expected KEY=VALUE or "
-			    "KEY:=JSON", s);
-		ops[i].key = s;
-		ops[i].keylen = (size_t)(eq - s);
-		if (eq > s && eq[-1] == ':') {
-			ops[i].keylen--;
-			ops[i].value = json_loads(eq + 1, JSON_DECODE_ANY,
-			    &jerr);
-			if (ops[i].value == NULL)
-				usage_error("operand '%s': invalid JSON: %s", s,
-				    jerr.text);
-		} else
-			ops[i].value = json_string(eq + 1);
-		if (ops[i].value == NULL)
-			usage_error("operand '%s': the value is not valid "
-			    "UTF-8", s);
-		if (ops[i].keylen == 0 || ops[i].keylen > 255 ||
-		    s[0] == '.' || s[ops[i].keylen - 1] == '.')
-			usage_error("operand '%s': bad key", s);
-		for (p = s; p < s + ops[i].keylen - 1; p++)
-			if (p[0] == '.' && p[1] == '.')
-				usage_error("operand '%s': bad key", s);
-		for (j = 0; j < i; j++) {
-			if (ops[j].keylen == ops[i].keylen &&
-			    key_covers(&ops[j], &ops[i]))
-				usage_error("key '%.*s' given twice",
-				    (int)ops[i].keylen, s);
-			if (key_covers(&ops[j], &ops[i]) ||
-			    key_covers(&ops[i], &ops[j]))
-				usage_error("key '%.*s' is used both as a "
-				    "value and as an object",
-				    (int)(ops[i].keylen < ops[j].keylen ?
-				    ops[i].keylen : ops[j].keylen),
-				    ops[i].keylen < ops[j].keylen ? s :
-				    ops[j].key);
-		}
-	}
-	args = base != NULL ? base : json_object();
-	{
-		json_t *over = json_object();
-
-		for (i = 0; i < argc; i++) {
-			set_path(over, &ops[i]);
-			json_decref(ops[i].value);
-		}
-		merge_into(args, over);
-		json_decref(over);
-	}
-	free(ops);
-	return args;
-}
-
-/* ---- Introspection: --list-commands and --describe ------------------- */
-
-/*
- * Runs the argument-less command name.  Returns EX_OK with its reply in
- * *reply (new), or the exit status after reporting the failure.
- */
-static int
-query(struct qmp *q, const char *name, json_t **reply)
-{
-	enum qmp_status st;
-	json_t *cmd;
-	int r;
-
-	if ((cmd = json_pack("{s:s}", "execute", name)) == NULL) {
-		warnx_("out of memory");
-		return EX_LOCAL;
-	}
-	st = qmp_execute(q, cmd, NULL, 0, reply);
-	json_decref(cmd);
-	if (st == QMP_OK)
-		return EX_OK;
-	r = report(q, st, *reply);
-	json_decref(*reply);
-	*reply = NULL;
-	return r;
-}
-
-struct schema {
-	json_t *byname;		/* name -> schema entry (borrowed refs) */
-};
-
-/* Returns a readable name for a builtin's JSON type. */
-static const char *
-builtin_name(json_t *entry)
-{
-	static const char *const names[][2] = {
-		{ "string", "str" }, { "boolean", "bool" }, { "value", "any" },
-	};
-	const char *t = json_string_value(json_object_get(entry,
-	    "json-type"));
-	size_t i;
-
-	if (t == NULL)
-		return "?";
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(t, names[i][0]) == 0)
-			return names[i][1];
-	return t;	/* int, number and null read well as they are */
-}
-
-/* Returns the enum's values (borrowed): "values", or names in "members". */
-static json_t *
-enum_values(json_t *entry, json_t **owned)
-{
-	json_t *v = json_object_get(entry, "values"), *m, *names;
-	size_t i;
-
-	*owned = NULL;
-	if (json_is_array(v))
-		return v;
-	m = json_object_get(entry, "members");
-	names = json_array();
-	for (i = 0; i < json_array_size(m); i++)
-		json_array_append(names, json_object_get(json_array_get(m, i),
-		    "name"));
-	*owned = names;
-	return names;
-}
-
-/*
- * Returns the type called name resolved into a JSON tree (new).  stack
- * holds the object types being resolved, to cut cycles with a "ref".
- */
-static json_t *
-resolve_type(struct schema *s, const char *name, json_t *stack)
-{
-	json_t *e = json_object_get(s->byname, name), *out, *mem, *m, *t;
-	json_t *owned, *vals, *vars;
-	const char *meta, *k;
-	size_t i;
-
-	if (e == NULL)
-		return json_pack("{s:s}", "unknown", name);
-	meta = json_string_value(json_object_get(e, "meta-type"));
-	if (meta == NULL)
-		meta = "";
-	if (strcmp(meta, "builtin") == 0)
-		return json_string(builtin_name(e));
-	if (strcmp(meta, "enum") == 0) {
-		vals = enum_values(e, &owned);
-		out = json_pack("{s:O}", "enum", vals);
-		json_decref(owned);
-		return out;
-	}
-	if (strcmp(meta, "array") == 0) {
-		k = json_string_value(json_object_get(e, "element-type"));
-		return json_pack("{s:o}", "array",
-		    resolve_type(s, k ? k : "", stack));
-	}
-	if (strcmp(meta, "alternate") == 0) {
-		out = json_array();
-		mem = json_object_get(e, "members");
-		for (i = 0; i < json_array_size(mem); i++) {
-			k = json_string_value(json_object_get(
-			    json_array_get(mem, i), "type"));
-			json_array_append_new(out,
-			    resolve_type(s, k ? k : "", stack));
-		}
-		return json_pack("{s:o}", "alternate", out);
-	}
-	if (strcmp(meta, "object") != 0)
-		return json_pack("{s:s}", "unknown", name);
-	for (i = 0; i < json_array_size(stack); i++)
-		if (strcmp(json_string_value(json_array_get(stack, i)),
-		    name) == 0)
-			return json_pack("{s:s}", "ref", name);
-	json_array_append_new(stack, json_string(name));
-	out = json_object();
-	mem = json_array();
-	m = json_object_get(e, "members");
-	for (i = 0; i < json_array_size(m); i++) {
-		json_t *one = json_array_get(m, i);
-
-		k = json_string_value(json_object_get(one, "type"));
-		t = json_pack("{s:O, s:o, s:b}", "name",
-		    json_object_get(one, "name"), "type",
-		    resolve_type(s, k ? k : "", stack), "optional",
-		    json_object_get(one, "default") != NULL);
-		json_array_append_new(mem, t);
-	}
-	json_object_set_new(out, "members", mem);
-	vars = json_object_get(e, "variants");
-	if (json_array_size(vars) > 0) {
-		json_t *cases = json_object();
-
-		for (i = 0; i < json_array_size(vars); i++) {
-			json_t *one = json_array_get(vars, i);
-			const char *c = json_string_value(json_object_get(one,
-			    "case"));
-
-			k = json_string_value(json_object_get(one, "type"));
-			if (c != NULL)
-				json_object_set_new(cases, c,
-				    resolve_type(s, k ? k : "", stack));
-		}
-		json_object_set_new(out, "variants", json_pack("{s:O, s:o}",
-		    "tag", json_object_get(e, "tag"), "cases", cases));
-	}
-	json_array_remove(stack, json_array_size(stack) - 1);
-	return out;
-}
-
-/* Prints a resolved type: one line, or a line and indented members. */
-static void
-print_type(FILE *fp, json_t *t, int indent);
-
-/* Prints the members (and variants) of a resolved object type. */
-static void
-print_members(FILE *fp, json_t *obj, int indent)
-{
-	json_t *mem = json_object_get(obj, "members"), *vars, *cases, *c;
-	const char *k;
-	size_t i;
-
-	for (i = 0; i < json_array_size(mem); i++) {
-		json_t *one = json_array_get(mem, i);
-
-		fprintf(fp, "%*s%s: %s", indent, "",
-		    json_string_value(json_object_get(one, "name")),
-		    json_is_true(json_object_get(one, "optional")) ?
-		    "optional " : "");
-		print_type(fp, json_object_get(one, "type"), indent);
-	}
-	vars = json_object_get(obj, "variants");
-	if (vars == NULL)
-		return;
-	cases = json_object_get(vars, "cases");
-	json_object_foreach(cases, k, c) {
-		fprintf(fp, "%*swhen %s is \"%s\":\n", indent, "",
-		    json_string_value(json_object_get(vars, "tag")), k);
-		print_members(fp, c, indent + 2);
-	}
-}
-
-static void
-print_type(FILE *fp, json_t *t, int indent)
-{
-	json_t *v;
-	size_t i;
-
-	if (json_is_string(t)) {
-		fprintf(fp, "%s\n", json_string_value(t));
-	} else if ((v = json_object_get(t, "enum")) != NULL) {
-		fputs("enum (", fp);
-		for (i = 0; i < json_array_size(v); i++)
-			fprintf(fp, "%s%s", i ? ", " : "",
-			    json_string_value(json_array_get(v, i)));
-		fputs(")\n", fp);
-	} else if ((v = json_object_get(t, "array")) != NULL) {
-		fputs("array of ", fp);
-		print_type(fp, v, indent);
-	} else if ((v = json_object_get(t, "alternate")) != NULL) {
-		fputs("one of:\n", fp);
-		for (i = 0; i < json_array_size(v); i++) {
-			fprintf(fp, "%*s- ", indent + 2, "");
-			print_type(fp, json_array_get(v, i), indent + 4);
-		}
-	} else if ((v = json_object_get(t, "ref")) != NULL) {
-		fputs("object (recursive: the enclosing object above)\n", fp);
-	} else if ((v = json_object_get(t, "unknown")) != NULL) {
-		fprintf(fp, "%s\n", json_string_value(v));
-	} else if (json_array_size(json_object_get(t, "members")) == 0 &&
-	    json_object_get(t, "variants") == NULL) {
-		fputs("{}\n", fp);
-	} else {
-		fputs("object\n", fp);
-		print_members(fp, t, indent + 2);
-	}
-}
-
-/*
- * Describes command or event name from the server's schema.  Returns the
- * exit status.
- */
-static int
-describe(struct qmp *q, const char *name)
-{
-	struct schema s;
-	json_t *reply = NULL, *list, *e, *out, *stack, *tree;
-	const char *meta, *k;
-	size_t i;
-	int r = EX_OK;
-
-	if ((r = query(q, "query-qmp-schema", &reply)) != EX_OK)
-		return r;
-	list = json_object_get(reply, "return");
-	s.byname = json_object();
-	for (i = 0; i < json_array_size(list); i++) {
-		e = json_array_get(list, i);
-		k = json_string_value(json_object_get(e, "name"));
-		if (k != NULL)
-			json_object_set(s.byname, k, e);
-	}
-	e = json_object_get(s.byname, name);
-	meta = json_string_value(json_object_get(e, "meta-type"));
-	if (meta == NULL || (strcmp(meta, "command") != 0 &&
-	    strcmp(meta, "event") != 0)) {
-		warnx_("%s: no such command or event in the server's schema",
-		    name);
-		json_decref(s.byname);
-		json_decref(reply);
-		return EX_COMMAND;
-	}
-	stack = json_array();
-	out = json_pack("{s:s, s:s}", "name", name, "meta-type", meta);
-	k = json_string_value(json_object_get(e, "arg-type"));
-	json_object_set_new(out, "arguments", resolve_type(&s, k ? k : "",
-	    stack));
-	if (strcmp(meta, "command") == 0) {
-		k = json_string_value(json_object_get(e, "ret-type"));
-		json_object_set_new(out, "returns", resolve_type(&s,
-		    k ? k : "", stack));
-		json_object_set(out, "allow-oob", json_object_get(e,
-		    "allow-oob") ? json_object_get(e, "allow-oob") :
-		    json_false());
-	}
-	if (opt.json) {
-		if (print_json(out) < 0)
-			r = EX_LOCAL;
-	} else {
-		printf("%s %s\n", meta, name);
-		tree = json_object_get(out, "arguments");
-		if (json_array_size(json_object_get(tree, "members")) == 0 &&
-		    json_object_get(tree, "variants") == NULL)
-			printf("%s: none\n", strcmp(meta, "event") == 0 ?
-			    "data" : "arguments");
-		else {
-			printf("%s:\n", strcmp(meta, "event") == 0 ? "data" :
-			    "arguments");
-			print_members(stdout, tree, 2);
-		}
-		if (strcmp(meta, "command") == 0) {
-			printf("returns: ");
-			print_type(stdout, json_object_get(out, "returns"), 0);
-			if (json_is_true(json_object_get(out, "allow-oob")))
-				printf("allowed out-of-band\n");
-		}
-		if (ferror(stdout))
-			r = EX_LOCAL;
-	}
-	if (r == EX_LOCAL) {
-		warnx_("stdout: %s", strerror(errno));
-		stdout_failed = 1;
-	}
-	json_decref(out);
-	json_decref(stack);
-	json_decref(s.byname);
-	json_decref(reply);
-	return r;
-}
-
-/* Compares two JSON strings for qsort. */
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/*
- * Prints the names of the commands the server accepts, one a line, from
- * query-commands (guest-info's supported_commands for the agent).
- * Returns the exit status.
- */
-static int
-list_commands(struct qmp *q)
-{
-	json_t *reply = NULL, *list, *e;
-	const char **names;
-	size_t i, n = 0;
-	int r = EX_OK;
-
-	if ((r = query(q, opt.qga ? "guest-info" : "query-commands",
-	    &reply)) != EX_OK)
-		return r;
-	list = json_object_get(reply, "return");
-	if (opt.qga)
-		list = json_object_get(list, "supported_commands");
-	names = calloc(json_array_size(list) + 1, sizeof(*names));
-	if (names == NULL) {
-		json_decref(reply);
-		warnx_("out of memory");
-		return EX_LOCAL;
-	}
-	for (i = 0; i < json_array_size(list); i++) {
-		e = json_array_get(list, i);
-		if (opt.qga && json_is_false(json_object_get(e, "enabled")))
-			continue;
-		if (json_is_string(json_object_get(e, "name")))
-			names[n++] = json_string_value(json_object_get(e,
-			    "name"));
-	}
-	qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; i < n; i++)
-		if (printf("%s\n", names[i]) < 0)
-			break;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		warnx_("stdout: %s", strerror(errno));
-		stdout_failed = 1;
-		r = EX_LOCAL;
-	}
-	free(names);
-	json_decref(reply);
-	return r;
-}
-
-/* ---- The run --------------------------------------------------------- */
-
-enum {
-	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_MATCH, OPT_EVENTS,
-	OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD, OPT_HMP, OPT_OOB,
-	OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE, OPT_JSON,
-};
-
-static const struct option longopts[] = {
-	{ "socket",	required_argument,	NULL, 's' },
-	{ "command",	required_argument,	NULL, 'c' },
-	{ "args",	required_argument,	NULL, 'a' },
-	{ "timeout",	required_argument,	NULL, 't' },
-	{ "wait",	required_argument,	NULL, OPT_WAIT },
-	{ "max-size",	required_argument,	NULL, OPT_MAX_SIZE },
-	{ "pretty",	no_argument,		NULL, 'p' },
-	{ "full",	no_argument,		NULL, 'f' },
-	{ "raw",	no_argument,		NULL, 'r' },
-	{ "keep-going",	no_argument,		NULL, 'k' },
-	{ "wait-event",	required_argument,	NULL, OPT_WAIT_EVENT },
-	{ "match",	required_argument,	NULL, OPT_MATCH },
-	{ "events",	required_argument,	NULL, OPT_EVENTS },
-	{ "count",	required_argument,	NULL, OPT_COUNT },
-	{ "qga",	no_argument,		NULL, OPT_QGA },
-	{ "listen",	required_argument,	NULL, OPT_LISTEN },
-	{ "pass-fd",	required_argument,	NULL, OPT_PASS_FD },
-	{ "hmp",	required_argument,	NULL, OPT_HMP },
-	{ "oob",	no_argument,		NULL, OPT_OOB },
-	{ "greeting",	no_argument,		NULL, OPT_GREETING },
-	{ "list-commands", no_argument,		NULL, OPT_LIST_COMMANDS },
-	{ "describe",	required_argument,	NULL, OPT_DESCRIBE },
-	{ "json",	no_argument,		NULL, OPT_JSON },
-	{ "help",	no_argument,		NULL, 'h' },
-	{ "version",	no_argument,		NULL, 'V' },
-	{ NULL,		0,			NULL, 0 }
-};
-
 /* Returns 1 for agent commands whose success may be a silent close. */
 static int
 closes_on_success(const char *name)
@@ -1355,358 +236,536 @@ closes_on_success(const char *name)
 	    strncmp(name, "guest-suspend-", 14) == 0);
 }
 
-/* Returns a random positive id for guest-sync-delimited. */
-static long long
-random_id(void)
+/* Builds getopt_long's tables from option_defs. */
+static void
+getopt_tables(struct option *longopts, char *shortopts)
 {
-	struct timespec ts;
-	unsigned long long x;
+	const struct option_def *d;
+	size_t i, n = 0;
+	char *p = shortopts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	x = (unsigned long long)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
-	    (unsigned long long)getpid() << 32 ^ (unsigned long long)ts.tv_sec;
-	x ^= x >> 29;
-	return (long long)(x % 2000000000ULL) + 1;
+	*p++ = ':';
+	for (i = 0; i < NDEFS; i++) {
+		d = &option_defs[i];
+		if (d->name == NULL)
+			continue;
+		longopts[n].name = d->name;
+		longopts[n].has_arg = d->arg ? required_argument : no_argument;
+		longopts[n].flag = NULL;
+		longopts[n].val = d->key;
+		n++;
+		if (d->key < 256) {
+			*p++ = (char)d->key;
+			if (d->arg)
+				*p++ = ':';
+		}
+	}
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+	*p = '\0';
 }
 
-static int pass_fds[64];
-static size_t npass_fds;
+/* Prints the version, or --help, and exits. */
+static void
+print_and_exit(int c)
+{
+	struct run r = { 0 };
+
+	if (c == 'h')
+		usage();
+	else
+		printf("qmpctl %s\n", QMPCTL_VERSION);
+	exit(finish_stdout(&r, QX_OK));
+}
+
+/* Takes one option into o, or exits with a usage error. */
+static void
+take_option(struct options *o, int c, char *arg, const char *given)
+{
+	switch (c) {
+	case 's': o->addr = arg; break;
+	case 'c': o->command = arg; break;
+	case 'a': o->args = arg; break;
+	case 't': o->timeout = parse_seconds("-t", arg); break;
+	case 'n': o->no_stdin = 1; break;
+	case OPT_WAIT: o->wait = parse_seconds("--wait", arg); break;
+	case OPT_MAX_SIZE: o->max_size = parse_size("--max-size", arg); break;
+	case 'p': o->pretty = 1; break;
+	case 'f': o->full = 1; break;
+	case 'r': o->raw = 1; break;
+	case 'k': o->keep_going = 1; break;
+	case OPT_WAIT_EVENT: add_alt(o, "--wait-event", arg, 0); break;
+	case OPT_FAIL_EVENT: add_alt(o, "--fail-event", arg, 1); break;
+	case OPT_MATCH: add_match(o, arg); break;
+	case OPT_EVENTS: o->events_log = arg; break;
+	case OPT_COUNT:
+		o->count = parse_long("--count", arg, 0, LONG_MAX);
+		o->count_set = 1;
+		break;
+	case OPT_QGA: o->qga = 1; break;
+	case OPT_LISTEN: o->listen_addr = arg; break;
+	case OPT_PASS_FD:
+		if (o->npass_fds == sizeof(o->pass_fds) / sizeof(o->pass_fds[0]))
+			usage_error("--pass-fd: at most %zu descriptors",
+			    o->npass_fds);
+		o->pass_fds[o->npass_fds++] = (int)parse_long("--pass-fd", arg,
+		    0, INT_MAX);
+		break;
+	case OPT_HMP: o->hmp = arg; break;
+	case OPT_OOB: o->oob = 1; break;
+	case OPT_GREETING: o->greeting = 1; break;
+	case OPT_LIST_COMMANDS: o->list_commands = 1; break;
+	case OPT_DESCRIBE: o->describe = arg; break;
+	case OPT_JSON: o->json = 1; break;
+	case 'h':
+	case 'V':
+		print_and_exit(c);
+		break;
+	case ':':
+		usage_error("option %s needs a value", given);
+		break;
+	default:
+		usage_error("unknown option %s", given);
+	}
+}
+
+/* Reads the command line into o, or exits with a usage error. */
+static void
+parse_options(struct options *o, int argc, char **argv)
+{
+	struct option longopts[NDEFS + 1];
+	char shortopts[2 * NDEFS + 2], given[3] = "-?";
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_size = QMP_DEFAULT_MAX_SIZE;
+	o->count = 1;
+	getopt_tables(longopts, shortopts);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		given[1] = (char)optopt;
+		take_option(o, c, optarg, c == '?' && optopt != 0 ? given :
+		    argv[optind - 1]);
+	}
+	o->operands = argv + optind;
+	o->noperands = argc - optind;
+	attach_matches(o);
+}
+
+/* The event options' own rules; exits with a usage error. */
+static void
+check_event_options(const struct options *o)
+{
+	size_t i;
+	int waits = 0;
+
+	for (i = 0; i < o->nalts; i++)
+		waits += !o->alts[i].fail;
+	if (o->nmatches > 0 && o->nalts == 0)
+		usage_error("--match needs --wait-event or --fail-event");
+	if (o->count_set && waits == 0)
+		usage_error("--count needs --wait-event");
+	if (o->nalts > 0 && waits == 0)
+		usage_error("--fail-event needs --wait-event: it names what "
+		    "ends the wait in failure");
+}
+
+/*
+ * Checks everything the user gave before anything is sent, and exits
+ * with a usage error at the first problem.  closed has bit N set when
+ * descriptor N was closed when qmpctl started.
+ */
+static void
+check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
+{
+	char err[512];
+	size_t i;
+
+	if (o->noperands > 0 && o->command == NULL)
+		usage_error("operand '%s' needs -c NAME", o->operands[0]);
+	if (o->listen_addr != NULL && o->addr != NULL)
+		usage_error("-s and --listen exclude each other");
+	if (o->listen_addr != NULL)
+		o->addr = o->listen_addr;
+	if (o->addr == NULL)
+		o->addr = getenv("QMP_SOCKET");
+	if (o->addr == NULL || *o->addr == '\0')
+		usage_error("no server address: give -s ADDR or set "
+		    "QMP_SOCKET");
+	if (qmp_parse_address(o->addr, addr, err, sizeof(err)) != QMP_OK)
+		usage_error("%s", err);
+	if (o->listen_addr != NULL && addr->kind == QMP_ADDR_VSOCK)
+		usage_error("--listen: vsock addresses cannot be listened on");
+	if (o->listen_addr != NULL && o->wait > 0)
+		usage_error("--wait and --listen exclude each other");
+	if (o->args != NULL && o->command == NULL)
+		usage_error("-a needs -c NAME");
+	if (o->command != NULL && *o->command == '\0')
+		usage_error("-c: empty command name");
+	if (o->command != NULL && !valid_utf8(o->command,
+	    strlen(o->command)))
+		usage_error("-c: the name is not valid UTF-8");
+	if (o->hmp != NULL && !valid_utf8(o->hmp, strlen(o->hmp)))
+		usage_error("--hmp: the text is not valid UTF-8");
+	if (o->hmp != NULL && o->command != NULL)
+		usage_error("--hmp and -c exclude each other");
+	if (o->full && o->raw)
+		usage_error("--full and --raw exclude each other");
+	if ((o->list_commands || o->describe != NULL) &&
+	    (o->command != NULL || o->hmp != NULL || o->nalts > 0))
+		usage_error("--list-commands and --describe exclude -c, --hmp "
+		    "and --wait-event");
+	if (o->list_commands && o->describe != NULL)
+		usage_error("--list-commands and --describe exclude each other");
+	if (o->json && o->describe == NULL)
+		usage_error("--json goes with --describe");
+	if (o->qga && (o->oob || o->greeting))
+		usage_error("the guest agent has no greeting and no oob: "
+		    "--qga excludes --oob and --greeting");
+	if (o->qga && o->hmp != NULL)
+		usage_error("the guest agent has no human monitor: --qga "
+		    "excludes --hmp");
+	check_event_options(o);
+	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX)
+		usage_error("--pass-fd works on unix sockets only");
+	for (i = 0; i < o->npass_fds; i++)
+		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
+		    fcntl(o->pass_fds[i], F_GETFD) < 0) {
+			say("--pass-fd %d: %s", o->pass_fds[i], strerror(EBADF));
+			exit(QX_LOCAL);
+		}
+}
+
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	char c = 0;
+
+	if (qmpctl_signal == 0)
+		qmpctl_signal = sig;
+	if (write(signal_pipe, &c, 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
+	errno = e;
+}
+
+/*
+ * Routes SIGHUP, SIGINT and SIGTERM to the flag and the pipe, and
+ * returns the pipe's read end.  Called once the descriptors the user
+ * named were checked, so that the pipe cannot stand in for one of them.
+ */
+static int
+setup_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	struct sigaction sa;
+	int fds[2];
+	size_t i;
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		say("pipe: %s", strerror(errno));
+		exit(QX_LOCAL);
+	}
+	signal_pipe = fds[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: blocking calls return */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	return fds[0];
+}
+
+/*
+ * Makes the process safe to run: SIGPIPE ignored (a closed pipe is an
+ * error to handle), and descriptors 0-2 open, so that a socket can never
+ * become stdout.  A closed one gets /dev/null, read-only for stdout and
+ * stderr so that writes fail.  Returns the descriptors that were closed,
+ * as bits.
+ */
+static unsigned
+prepare_process(void)
+{
+	unsigned closed = 0;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			closed |= 1u << fd;
+			if (open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) <
+			    0)
+				exit(QX_LOCAL);
+		}
+	/* Hash seeds need no randomness here; skip jansson's /dev/urandom. */
+	json_object_seed((size_t)getpid() * 2654435761u ^ (size_t)qmp_now_ms());
+	return closed;
+}
+
+/* ---- The run -------------------------------------------------------- */
+
+/* Returns 1 when the commands come from stdin. */
+static int
+commands_from_stdin(const struct options *o)
+{
+	if (o->command != NULL || o->hmp != NULL || o->list_commands ||
+	    o->describe != NULL || o->no_stdin)
+		return 0;
+	/* With something else to do, a terminal holds no batch. */
+	if (o->nalts > 0 || o->greeting)
+		return !isatty(STDIN_FILENO);
+	return 1;
+}
+
+/* Returns the command -c or --hmp asks for (new), or exits. */
+static json_t *
+build_command(const struct run *r)
+{
+	const struct options *o = r->o;
+	json_t *cmd, *args = NULL;
+
+	if (o->args != NULL)
+		args = load_args(r, o->args);
+	if (o->noperands > 0)
+		args = operand_args(o->noperands, o->operands, args);
+	if (o->hmp != NULL)
+		args = must(json_pack("{s:s}", "command-line", o->hmp));
+	cmd = must(json_pack("{s:s}", o->oob ? "exec-oob" : "execute",
+	    o->hmp != NULL ? "human-monitor-command" : o->command));
+	if (args != NULL && json_object_set_new(cmd, "arguments", args) < 0)
+		must(NULL);
+	return cmd;
+}
+
+/*
+ * Finds the first command: -c or --hmp, or the first on stdin.  Returns
+ * QX_OK with *cmd set (NULL when there is none), or a failure status.
+ */
+static int
+first_command(struct run *r, json_t **cmd)
+{
+	const struct options *o = r->o;
+	int rc;
+
+	*cmd = NULL;
+	if (o->command != NULL || o->hmp != NULL) {
+		*cmd = build_command(r);
+		return QX_OK;
+	}
+	if (!commands_from_stdin(o))
+		return QX_OK;
+	if ((rc = next_command(r, cmd)) != QX_OK)
+		return rc;
+	if (*cmd == NULL && o->nalts == 0 && !o->greeting)
+		return usage_failure("no command: give -c NAME, or a QMP "
+		    "command object on stdin");
+	return QX_OK;
+}
+
+/* Opens the --events log.  Returns QX_OK or the failure's status. */
+static int
+open_log(struct run *r)
+{
+	const char *name = r->o->events_log;
+	int fd;
+
+	if (name == NULL)
+		return QX_OK;
+	if (strcmp(name, "-") == 0) {
+		r->log = stderr;
+		return QX_OK;
+	}
+	fd = open_output(r, name);
+	if (fd >= 0 && (r->log = fdopen(fd, "w")) != NULL)
+		return QX_OK;
+	if (fd >= 0)
+		close(fd);
+	if (qmpctl_signal) {
+		say("%s: interrupted waiting for a reader", name);
+		return 128 + qmpctl_signal;
+	}
+	if (errno == ETIMEDOUT) {
+		say("%s: timed out waiting for a reader", name);
+		return QX_TIMEOUT;
+	}
+	say("%s: %s", name, strerror(errno));
+	return QX_LOCAL;
+}
+
+/* Connects and greets (or synchronises with the agent). */
+static int
+connect_and_greet(struct run *r, const struct qmp_addr *addr)
+{
+	const struct options *o = r->o;
+	int64_t start = qmp_now_ms(), left;
+	enum qmp_status st;
+
+	r->q = qmp_new();
+	if (r->q == NULL)
+		must(NULL);
+	qmp_set_deadline(r->q, r->deadline);
+	qmp_set_max_size(r->q, o->max_size);
+	qmp_set_cancel_fd(r->q, r->cancel_fd);
+	qmp_set_cancel_flag(r->q, &qmpctl_signal);
+	qmp_set_event_handler(r->q, on_event, r);
+	if (o->listen_addr != NULL)
+		st = qmp_listen(r->q, addr);
+	else
+		st = qmp_connect(r->q, addr, to_ms(o->wait));
+	if (st == QMP_OK && o->qga) {
+		/* --wait covers an agent that does not answer yet, too. */
+		left = o->wait > 0 ? start + to_ms(o->wait) - qmp_now_ms() : 0;
+		st = qmp_sync_agent(r->q, o->wait > 0 && left < 1 ? 1 : left);
+	}
+	else if (st == QMP_OK)
+		st = qmp_handshake(r->q, o->oob ? QMP_NEGOTIATE_OOB : 0);
+	if (st != QMP_OK) {
+		say_failure(r);
+		return exit_status(st);
+	}
+	if (o->greeting && print_json(o, qmp_greeting(r->q)) < 0)
+		return stdout_failed(r, errno);
+	return QX_OK;
+}
 
 /*
  * Runs cmd (stolen) and prints its result.  Returns the exit status it
  * stands for.
  */
 static int
-run_command(struct qmp *q, json_t *cmd, int first)
+run_command(struct run *r, json_t *cmd, int first)
 {
+	const struct options *o = r->o;
 	enum qmp_status st;
-	json_t *reply = NULL;
+	json_t *reply = NULL, *ret;
 	char name[128];
-	int r;
+	size_t n;
+	int rc;
 
 	snprintf(name, sizeof(name), "%s", json_string_value(
 	    json_object_get(cmd, "execute")) ? json_string_value(
 	    json_object_get(cmd, "execute")) : "exec-oob");
-	st = qmp_execute(q, cmd, pass_fds, first ? npass_fds : 0, &reply);
+	st = qmp_execute(r->q, cmd, o->pass_fds, first ? o->npass_fds : 0,
+	    &reply);
 	json_decref(cmd);
-	if (st == QMP_ECLOSED && opt.qga && closes_on_success(name) &&
-	    qmp_command_sent(q)) {
-		warnx_("%s: the agent closed the connection without a reply, "
+	if (st == QMP_ECLOSED && o->qga && closes_on_success(name) &&
+	    qmp_command_sent(r->q)) {
+		say("%s: the agent closed the connection without a reply, "
 		    "as it does when this command succeeds", name);
-		return EX_OK;
+		return QX_OK;
 	}
-	if (st == QMP_OK && opt.hmp != NULL &&
-	    json_is_string(json_object_get(reply, "return")) && !opt.full) {
-		json_t *ret = json_object_get(reply, "return");
-		size_t n = json_string_length(ret);
-
-		r = EX_OK;
+	ret = json_object_get(reply, "return");
+	if (st == QMP_OK && o->hmp != NULL && json_is_string(ret) &&
+	    !o->full) {
+		n = json_string_length(ret);
+		rc = QX_OK;
 		if (fwrite(json_string_value(ret), 1, n, stdout) != n ||
-		    fflush(stdout) != 0) {
-			warnx_("stdout: %s", strerror(errno));
-			stdout_failed = 1;
-			r = EX_LOCAL;
-		}
+		    fflush(stdout) != 0)
+			rc = stdout_failed(r, errno);
 	} else
-		r = report(q, st, reply);
+		rc = report(r, st, reply);
 	json_decref(reply);
-	return r;
+	return rc;
 }
 
 /*
- * Waits for the awaited events after the commands.  Returns the exit
- * status: 0 once --count events were printed (or, with --count 0, at the
- * deadline or a signal), else the failure's.
+ * Runs cmd (stolen) and then the rest of the batch.  Returns the status
+ * of the first failure (a later one is reported, not returned).
  */
 static int
-wait_events(struct qmp *q)
+run_commands(struct run *r, json_t *cmd)
 {
-	enum qmp_status st;
-	size_t i;
+	int rc = QX_OK, one, first = 1;
 
-	ev.live = 1;
-	for (i = 0; i < json_array_size(ev.queue); i++)
-		print_event(json_array_get(ev.queue, i));
-	json_array_clear(ev.queue);
-	while (ev.count == 0 || ev.printed < ev.count) {
-		if (ev.out_failed)
+	while (cmd != NULL) {
+		one = run_command(r, cmd, first);
+		first = 0;
+		cmd = NULL;
+		if (one != QX_OK && rc == QX_OK)
+			rc = one;
+		if (one != QX_OK && (!r->o->keep_going || one != QX_COMMAND))
 			break;
-		st = qmp_pump(q);
-		if (st == QMP_OK)
-			continue;
-		if (ev.count == 0 &&
-		    (st == QMP_ETIMEOUT || st == QMP_ECANCEL))
-			return EX_OK;
-		if (st == QMP_ETIMEOUT) {
-			char names[512] = "";
-			size_t j, n = 0;
+		if (commands_from_stdin(r->o)) {
+			one = next_command(r, &cmd);
+			if (one != QX_OK && rc == QX_OK)
+				rc = one;
+		}
+	}
+	return rc;
+}
 
-			for (j = 0; ev.names[j] != NULL && n < sizeof(names);
-			    j++)
-				n += (size_t)snprintf(names + n,
-				    sizeof(names) - n, "%s%s", j ? " or " : "",
-				    ev.names[j]);
-			warnx_("timed out waiting for event %s%s", names,
-			    ev.nm > 0 ? " matching --match" : "");
-		} else
-			warnx_("%s", qmp_errmsg(q));
-		return exit_code(st);
+/* Does what the options ask once connected.  Returns the exit status. */
+static int
+run(struct run *r, json_t *cmd)
+{
+	const struct options *o = r->o;
+	int rc = QX_OK;
+
+	if (o->list_commands)
+		rc = list_commands(r);
+	else if (o->describe != NULL)
+		rc = describe(r, o->describe);
+	else
+		rc = run_commands(r, cmd);
+	if (rc == QX_OK && o->nalts > 0)
+		rc = wait_events(r);
+	return rc;
+}
+
+/* Frees the run and settles the exit status: the first failure wins. */
+static int
+end_run(struct run *r, int rc)
+{
+	qmp_free(r->q);
+	qmp_framer_free(&r->in);
+	json_decref(r->held);
+	json_decref(r->failed);
+	if (r->log != NULL && r->log != stderr && fclose(r->log) != 0 &&
+	    r->log_errno == 0)
+		r->log_errno = errno;
+	if (r->log_errno != 0 && !(r->log_errno == EINTR && qmpctl_signal)) {
+		say("%s: %s", r->o->events_log, strerror(r->log_errno));
+		if (rc == QX_OK)
+			rc = QX_LOCAL;
 	}
-	if (ev.out_failed) {
-		warnx_("stdout: %s", strerror(ev.out_failed));
-		stdout_failed = 1;
-		return EX_LOCAL;
-	}
-	return EX_OK;
+	return finish_stdout(r, rc);
 }
 
 int
 main(int argc, char **argv)
 {
+	struct options o;
 	struct qmp_addr addr;
-	struct input in;
-	struct qmp *q;
-	enum qmp_status st;
-	json_t *cmd = NULL, *args = NULL;
-	const char *listen_addr = NULL;
-	char err[512];
-	int c, rc = EX_OK, r, first = 1, count_set = 0, closed_stdout;
-	size_t i;
+	struct run r = { 0 };
+	json_t *cmd = NULL;
+	unsigned closed;
+	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * With stdout closed, the socket would become descriptor 1 and the
-	 * output would go to the server.  Stand a read-only /dev/null in its
-	 * place, so that writes fail, and fail before anything is sent.
-	 */
-	for (i = 0; i < 3; i++)
-		if (fcntl((int)i, F_GETFD) < 0 &&
-		    open("/dev/null", i == 0 ? O_WRONLY : O_RDONLY) < 0)
-			return EX_LOCAL;
-	closed_stdout = (fcntl(STDOUT_FILENO, F_GETFL) & O_ACCMODE) ==
-	    O_RDONLY;
-	/* Hash seeds need no randomness here; skip jansson's /dev/urandom. */
-	json_object_seed((size_t)getpid() * 2654435761u ^ (size_t)qmp_now_ms());
-	opt.max_size = QMP_DEFAULT_MAX_SIZE;
-	ev.count = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:c:a:t:pfrkhV", longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 's': opt.addr = optarg; break;
-		case 'c': opt.command = optarg; break;
-		case 'a': opt.args = optarg; break;
-		case 't': opt.timeout = parse_seconds("-t", optarg); break;
-		case OPT_WAIT:
-			opt.wait = parse_seconds("--wait", optarg);
-			break;
-		case OPT_MAX_SIZE:
-			opt.max_size = parse_size("--max-size", optarg);
-			break;
-		case 'p': opt.pretty = 1; break;
-		case 'f': opt.full = 1; break;
-		case 'r': opt.raw = 1; break;
-		case 'k': opt.keep_going = 1; break;
-		case OPT_WAIT_EVENT: set_wait_events(optarg); break;
-		case OPT_MATCH: add_match(optarg); break;
-		case OPT_EVENTS: ev.logname = optarg; break;
-		case OPT_COUNT:
-			ev.count = parse_long("--count", optarg, 0, LONG_MAX);
-			count_set = 1;
-			break;
-		case OPT_QGA: opt.qga = 1; break;
-		case OPT_LISTEN: listen_addr = optarg; break;
-		case OPT_PASS_FD:
-			if (npass_fds == sizeof(pass_fds) / sizeof(pass_fds[0]))
-				usage_error("--pass-fd: at most %zu descriptors",
-				    npass_fds);
-			pass_fds[npass_fds++] = (int)parse_long("--pass-fd",
-			    optarg, 0, INT_MAX);
-			break;
-		case OPT_HMP: opt.hmp = optarg; break;
-		case OPT_OOB: opt.oob = 1; break;
-		case OPT_GREETING: opt.greeting = 1; break;
-		case OPT_LIST_COMMANDS: opt.list_commands = 1; break;
-		case OPT_DESCRIBE: opt.describe = optarg; break;
-		case OPT_JSON: opt.json = 1; break;
-		case 'h':
-			usage(stdout);
-			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
-		case 'V':
-			printf("qmpctl %s\n", QMPCTL_VERSION);
-			return finish_stdout() == 0 ? EX_OK : EX_LOCAL;
-		case ':':
-			usage_error("option %s needs a value",
-			    argv[optind - 1]);
-			break;
-		default:
-			if (optopt != 0)
-				usage_error("unknown option -%c", optopt);
-			usage_error("unknown option %s", argv[optind - 1]);
-		}
+	closed = prepare_process();
+	parse_options(&o, argc, argv);
+	check_options(&o, &addr, closed);
+	r.o = &o;
+	r.cancel_fd = setup_signals();
+	if (o.timeout > 0)
+		r.deadline = qmp_now_ms() + to_ms(o.timeout);
+	if (closed & 1u << STDOUT_FILENO) {
+		say("stdout: %s", strerror(EBADF));
+		return QX_LOCAL;
 	}
-	if (opt.timeout > 0)
-		deadline = qmp_now_ms() + to_ms(opt.timeout);
-	if (optind < argc && opt.command == NULL)
-		usage_error("operand '%s' needs -c NAME", argv[optind]);
-
-	/* Everything the user gave is checked before anything is sent. */
-	if (listen_addr != NULL && opt.addr != NULL)
-		usage_error("-s and --listen exclude each other");
-	if (listen_addr != NULL)
-		opt.addr = listen_addr;
-	if (opt.addr == NULL)
-		opt.addr = getenv("QMP_SOCKET");
-	if (opt.addr == NULL || *opt.addr == '\0')
-		usage_error("no server address: give -s ADDR or set "
-		    "QMP_SOCKET");
-	if (qmp_parse_address(opt.addr, &addr, err, sizeof(err)) != QMP_OK)
-		usage_error("%s", err);
-	if (listen_addr != NULL && addr.kind == QMP_ADDR_VSOCK)
-		usage_error("--listen: vsock addresses cannot be listened on");
-	if (listen_addr != NULL && opt.wait > 0)
-		usage_error("--wait and --listen exclude each other");
-	if (opt.args != NULL && opt.command == NULL)
-		usage_error("-a needs -c NAME");
-	if (opt.hmp != NULL && opt.command != NULL)
-		usage_error("--hmp and -c exclude each other");
-	if (opt.full && opt.raw)
-		usage_error("--full and --raw exclude each other");
-	if ((opt.list_commands || opt.describe != NULL) &&
-	    (opt.command != NULL || opt.hmp != NULL || ev.names != NULL))
-		usage_error("--list-commands and --describe exclude -c, --hmp "
-		    "and --wait-event");
-	if (opt.list_commands && opt.describe != NULL)
-		usage_error("--list-commands and --describe exclude each other");
-	if (opt.json && opt.describe == NULL)
-		usage_error("--json goes with --describe");
-	if (opt.qga && (opt.oob || opt.greeting))
-		usage_error("the guest agent has no greeting and no oob: "
-		    "--qga excludes --oob and --greeting");
-	if (opt.qga && opt.hmp != NULL)
-		usage_error("the guest agent has no human monitor: --qga "
-		    "excludes --hmp");
-	if (ev.nm > 0 && ev.names == NULL)
-		usage_error("--match needs --wait-event");
-	if (count_set && ev.names == NULL)
-		usage_error("--count needs --wait-event");
-	if (npass_fds > 0 && addr.kind != QMP_ADDR_UNIX)
-		usage_error("--pass-fd works on unix sockets only");
-	for (i = 0; i < npass_fds; i++)
-		if (fcntl(pass_fds[i], F_GETFD) < 0) {
-			warnx_("--pass-fd %d: %s", pass_fds[i],
-			    strerror(errno));
-			return EX_LOCAL;
-		}
-	setup_signals();
-	if (closed_stdout) {
-		warnx_("stdout: %s", strerror(EBADF));
-		return EX_LOCAL;
-	}
-	if ((ev.queue = json_array()) == NULL) {
-		warnx_("out of memory");
-		return EX_LOCAL;
-	}
-
-	qmp_framer_init(&in.fr, opt.max_size);
-	in.eof = 0;
-	in.count = 0;
-	if (opt.command != NULL || opt.hmp != NULL) {
-		if (opt.args != NULL)
-			args = load_args(opt.args);
-		if (optind < argc)
-			args = operand_args(argc - optind, argv + optind, args);
-		if (opt.hmp != NULL)
-			args = json_pack("{s:s}", "command-line", opt.hmp);
-		else if (*opt.command == '\0')
-			usage_error("-c: empty command name");
-		cmd = json_pack("{s:s}", opt.oob ? "exec-oob" : "execute",
-		    opt.hmp != NULL ? "human-monitor-command" : opt.command);
-		if (cmd == NULL || (args != NULL &&
-		    json_object_set_new(cmd, "arguments", args) < 0)) {
-			warnx_("out of memory");
-			return EX_LOCAL;
-		}
-	} else if (ev.names == NULL && !opt.greeting && !opt.list_commands &&
-	    opt.describe == NULL && (cmd = next_command(&in)) == NULL)
-		usage_error("no command: give -c NAME, or a QMP command "
-		    "object on stdin");
-
-	if (ev.logname != NULL) {
-		if (strcmp(ev.logname, "-") == 0)
-			ev.log = stderr;
-		else if ((ev.log = fopen(ev.logname, "we")) == NULL) {
-			warnx_("%s: %s", ev.logname, strerror(errno));
-			json_decref(cmd);
-			qmp_framer_free(&in.fr);
-			json_decref(ev.queue);
-			return EX_LOCAL;
-		}
-	}
-	if ((q = qmp_new()) == NULL) {
-		warnx_("out of memory");
-		json_decref(cmd);
-		return EX_LOCAL;
-	}
-	qmp_set_deadline(q, deadline);
-	qmp_set_max_size(q, opt.max_size);
-	qmp_set_cancel_fd(q, sigpipe_fds[0]);
-	qmp_set_cancel_flag(q, &caught_signal);
-	qmp_set_event_handler(q, on_event, NULL);
-
-	if (listen_addr != NULL)
-		st = qmp_listen(q, &addr);
+	setup_stdout(&r.cancel_fd);
+	r.held = must(json_array());
+	qmp_framer_init(&r.in, o.max_size);
+	rc = first_command(&r, &cmd);
+	if (rc == QX_OK)
+		rc = open_log(&r);
+	if (rc == QX_OK)
+		rc = connect_and_greet(&r, &addr);
+	if (rc == QX_OK)
+		rc = run(&r, cmd);
 	else
-		st = qmp_connect(q, &addr, to_ms(opt.wait));
-	if (st == QMP_OK && opt.qga)
-		st = qmp_sync_agent(q, random_id());
-	else if (st == QMP_OK)
-		st = qmp_handshake(q, opt.oob ? QMP_NEGOTIATE_OOB : 0);
-	if (st != QMP_OK) {
-		warnx_("%s", qmp_errmsg(q));
-		rc = exit_code(st);
 		json_decref(cmd);
-		goto out;
-	}
-	if (opt.greeting && (print_json(qmp_greeting(q)) < 0 ||
-	    fflush(stdout) != 0)) {
-		warnx_("stdout: %s", strerror(errno));
-		stdout_failed = 1;
-		rc = EX_LOCAL;
-		json_decref(cmd);
-		cmd = NULL;
-	}
-	if (rc == EX_OK && opt.list_commands)
-		rc = list_commands(q);
-	if (rc == EX_OK && opt.describe != NULL)
-		rc = describe(q, opt.describe);
-	while (cmd != NULL) {
-		r = run_command(q, cmd, first);
-		first = 0;
-		if (r != EX_OK && rc == EX_OK)
-			rc = r;
-		if (r != EX_OK && (!opt.keep_going || r != EX_COMMAND))
-			break;
-		cmd = opt.command != NULL || opt.hmp != NULL ? NULL :
-		    next_command(&in);
-	}
-	if (rc == EX_OK && ev.names != NULL)
-		rc = wait_events(q);
-out:
-	qmp_free(q);
-	qmp_framer_free(&in.fr);
-	json_decref(ev.queue);
-	if (ev.log != NULL && ev.log != stderr && fclose(ev.log) != 0 &&
-	    !ev.log_failed)
-		ev.log_failed = errno;
-	if (ev.log_failed) {
-		warnx_("%s: %s", ev.logname, strerror(ev.log_failed));
-		if (rc == EX_OK)
-			rc = EX_LOCAL;
-	}
-	if (finish_stdout() != 0 && !stdout_failed) {
-		warnx_("stdout: %s", strerror(errno));
-		return EX_LOCAL;
-	}
+	rc = end_run(&r, rc);
+	free_alts(&o);
 	return rc;
 }

@@ -143,8 +143,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 8)
 		qmp_set_event_handler(q, on_event, NULL);
 
-	if (flags & 2)
-		st = checked(q, qmp_sync_agent(q, 123456), NULL);
+	/* No command before the handshake: the state is checked. */
+	check(run(q, "query-status") == QMP_EUSAGE,
+	    "a command was sent before the handshake");
+	if (flags & 2) {
+		/* The transcripts hold the answer to id 123456. */
+		qmp_set_sync_ids(q, 123456);
+		st = checked(q, qmp_sync_agent(q, 0), NULL);
+	}
 	else {
 		st = checked(q, qmp_handshake(q, (flags & 1) ?
 		    QMP_NEGOTIATE_OOB : 0), NULL);

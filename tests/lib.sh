@@ -318,14 +318,16 @@ assert_ok() {
 }
 
 # assert_err_line [ERE] [WHAT]: stderr is exactly one line starting with
-# "qmpctl: " (and matching the extended regexp ERE, if given).
+# "qmpctl: " (and matching the extended regexp ERE, if given), and perhaps
+# "qmpctl: hint: " lines after it.
 assert_err_line() {
   local what=${2:+$2: }
-  assert_one_line "$T/err" "$2"
+  grep -v '^qmpctl: hint: ' "$T/err" >"$T/err.nohint"
+  assert_one_line "$T/err.nohint" "$2"
   assertEquals "${what}stderr must start with 'qmpctl: '; $(ctx)" \
     "qmpctl: " "$(head -c 8 "$T/err")"
   if [[ -n $1 ]]; then
-    assert_that "${what}stderr must match /$1/; $(ctx)" grep -qE -- "$1" "$T/err"
+    assert_that "${what}stderr must match /$1/; $(ctx)" grep -qE -- "$1" "$T/err.nohint"
   fi
 }
 

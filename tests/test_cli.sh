@@ -459,8 +459,8 @@ test_event_option_usage_errors() {
   assert_fails 2 "--count" "--count -1"
   run_q -t 10 -s "$s" --wait-event ,
   assert_fails 2 "no event name" "--wait-event ,"
-  run_q -t 10 -s "$s" --wait-event STOP --match novalue
-  assert_fails 2 "KEY=VALUE" "--match without ="
+  run_q -t 10 -s "$s" --wait-event STOP --match '!'
+  assert_fails 2 "KEY=VALUE" "--match '!' without a key"
   assertEquals "usage errors must be found before connecting: connections made" \
     "" "$(cat "$T/trap.log" 2>/dev/null)"
 }
@@ -523,20 +523,36 @@ test_timeout_bounds_args_from_stdin() {
 # With --wait-event or --greeting and no -c, qmpctl does not read stdin: it
 # just waits, or just greets (the issue's "Without -c, just wait").  A
 # command on stdin is therefore never sent.
-test_wait_event_does_not_read_stdin() {
+# Stdin holds a batch, and --wait-event applies after it (issue: a batch
+# then the wait); -n turns stdin off, and says so by running nothing.
+test_wait_event_after_stdin_batch() {
   start_qemu vm || { fail "could not start QEMU"; return 0; }
-  run_q -t 0.5 -s "$QEMU_SOCK" --wait-event STOP <<<'{"execute":"stop"}'
-  assert_rc 8 "--wait-event STOP with stop on stdin"
-  assertEquals "nothing on stdout; $(ctx)" '' "$(cat "$T/out")"
+  run_q -t 5 -s "$QEMU_SOCK" --wait-event STOP <<<'{"execute":"stop"}'
+  assert_rc 0 "--wait-event STOP with stop on stdin"
+  assert_no_stderr "--wait-event STOP after a batch"
+  assertEquals "the return, then the event; $(ctx)" '{}|STOP|' \
+    "$(jq -r 'if .event then .event else tojson end' "$T/out" | tr '\n' '|')"
   run_q -t 5 -s "$QEMU_SOCK" -c query-status
-  assert_jq '.status == "running"'
+  assert_jq '.status == "paused"'
 
-  run_q -t 1 -s "$QEMU_SOCK" --greeting <<<'{"execute":"stop"}'
+  # -n: stdin is not read, so cont never runs and the wait times out.
+  run_q -t 0.5 -n -s "$QEMU_SOCK" --wait-event RESUME <<<'{"execute":"cont"}'
+  assert_rc 8 "-n --wait-event RESUME"
+  assertEquals "-n: nothing on stdout; $(ctx)" '' "$(cat "$T/out")"
+  run_q -t 5 -s "$QEMU_SOCK" -c query-status
+  assert_jq '.status == "paused"' "-n must not run stdin's cont"
+
+  # --greeting reads the batch too.
+  run_q -t 5 -s "$QEMU_SOCK" --greeting <<<'{"execute":"cont"}'
   assert_rc 0 "--greeting with a command on stdin"
-  assertEquals "only the greeting; $(ctx)" 'greeting|' \
+  assertEquals "the greeting, then the return; $(ctx)" 'greeting|other|' \
     "$(jq -r 'if .QMP then "greeting" else "other" end' "$T/out" | tr '\n' '|')"
   run_q -t 5 -s "$QEMU_SOCK" -c query-status
   assert_jq '.status == "running"'
+
+  # An empty stdin with a wait is no error: nothing to run, then the wait.
+  run_q -t 0.5 -s "$QEMU_SOCK" --wait-event STOP </dev/null
+  assert_rc 8 "--wait-event STOP, empty stdin"
 }
 
 # --help lists every option and the operands.
@@ -545,8 +561,8 @@ test_help_lists_every_option() {
   assert_rc 0 "--help"
   local o
   for o in socket command args timeout wait max-size pretty full raw keep-going \
-      wait-event match count events qga listen pass-fd hmp oob greeting \
-      list-commands describe json help version; do
+      wait-event fail-event match count events qga listen pass-fd hmp oob \
+      greeting no-stdin list-commands describe json help version; do
     assert_that "--help must list --$o" grep -q -- "--$o\\b" "$T/out"
   done
   assert_that "--help must show the KEY=VALUE / KEY:=JSON operands" grep -q 'KEY:=JSON' "$T/out"

@@ -29,6 +29,8 @@
 #                  print true on it; neither: stdout must be empty
 #   expect_stderr  an extended regexp the one line on stderr must match;
 #                  absent: stderr must be empty
+#   expect_hint    an extended regexp the one "qmpctl: hint: " line that
+#                  follows it must match; absent: no hint line
 #   expect_sent    the exact bytes the peer must have received (the peer's
 #                  recvlog), read once the peer has seen the close
 #   expect_time    "MIN MAX": the run's wall time in seconds (for a signal
@@ -40,6 +42,11 @@
 #                  in signal_wait (or once the path in signal_wait_path
 #                  exists); it must exit at once with 128+N, and the peer
 #                  must see the connection close
+#   signal_wait_wchan  instead, send it once /proc/PID/wchan (where qmpctl
+#                  sleeps in the kernel) matches this extended regexp
+#   fifo           names, one a line, of FIFOs made in @T@ before the run
+#   stdout_stall   (empty) in a signal case, stdout is a FIFO that nobody
+#                  reads, so that qmpctl blocks writing once it is full
 #   expect_gone    a path (with @T@) that must not exist afterwards
 #
 # Under valgrind (QMPCTL=tests/faults/valgrind-qmpctl) time limits are
@@ -193,11 +200,20 @@ f_run_signal() {
   sig=$(f_line signal)
   f_has stdin && in=$F_CASE/stdin
   : >"$T/out"
-  "$QMPCTL" "${F_ARGV[@]}" <"$in" >"$T/out" 2>"$T/err" &
+  if f_has stdout_stall; then
+    # Held open read-write by this shell, read by nobody.
+    mkfifo "$F_DIR/stall"
+    exec {F_STALL}<>"$F_DIR/stall"
+    "$QMPCTL" "${F_ARGV[@]}" <"$in" >"$F_DIR/stall" 2>"$T/err" &
+  else
+    "$QMPCTL" "${F_ARGV[@]}" <"$in" >"$T/out" 2>"$T/err" &
+  fi
   pid=$!
   track_pid "$pid"
   if f_has signal_wait_path; then
     wait_until 10 test -e "$(f_subst "$(f_line signal_wait_path)")"
+  elif f_has signal_wait_wchan; then
+    wait_until 10 _f_wchan "$pid" "$(f_line signal_wait_wchan)"
   else
     wait_until 10 f_recv_matches
   fi || {
@@ -215,7 +231,11 @@ f_run_signal() {
   fi
   rc=$exit_status
   _now_us; F_SECS=$(( REPLY - start ))
+  if f_has stdout_stall; then
+    exec {F_STALL}>&-
+  fi
 }
+_f_wchan() { grep -qE -- "$2" "/proc/$1/wchan" 2>/dev/null; }
 
 # f_secs US: print microseconds US as seconds with 3 decimals.
 f_secs() { printf '%d.%03d' $(( $1 / 1000000 )) $(( $1 % 1000000 / 1000 )); }
@@ -230,6 +250,11 @@ fault_run() {
   F_DIR=$T/c$(( ++F_SEQ ))
   mkdir -p "$F_DIR"
   what="[$name]"
+  if f_has fifo; then
+    while read -r want; do
+      mkfifo "$F_DIR/$want"
+    done <"$F_CASE/fifo"
+  fi
 
   if f_has peer; then
     f_start_peer "$F_CASE/peer" || return 0
@@ -260,6 +285,13 @@ fault_run() {
     assert_err_line "$(f_line expect_stderr)" "$what"
   else
     assert_no_stderr "$what"
+  fi
+  if f_has expect_hint; then
+    assertEquals "$what one hint line; $(ctx)" 1 "$(grep -c '^qmpctl: hint: ' "$T/err")"
+    assert_that "$what the hint must match /$(f_line expect_hint)/; $(ctx)" \
+      grep -qE -- "$(f_line expect_hint)" "$T/err"
+  else
+    assertEquals "$what no hint line; $(ctx)" 0 "$(grep -c '^qmpctl: hint: ' "$T/err")"
   fi
 
   # Time and memory.

@@ -1,0 +1,423 @@
+/*
+ * input.c: what the user gives qmpctl to send: the -a arguments (inline,
+ * @FILE or @-), the KEY=VALUE and KEY:=JSON operands, and the command
+ * objects of a batch on standard input.  Anything malformed is a usage
+ * error (status 2) before anything is sent.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qmp_json.h"
+#include "qmpctl.h"
+
+/*
+ * Waits until fd is readable.  Returns QX_OK, or after a message
+ * QX_TIMEOUT when the deadline passes first, 128+N on signal N, or
+ * QX_LOCAL.  (A FIFO with no writer yet is not readable: this is where
+ * -a @FIFO waits, within the deadline.)
+ */
+int
+wait_input(const struct run *r, int fd, const char *name)
+{
+	struct pollfd pfd[2] = {
+		{ fd, POLLIN, 0 }, { r->cancel_fd, POLLIN, 0 } };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if (qmpctl_signal) {
+			say("%s: interrupted waiting for input", name);
+			return 128 + qmpctl_signal;
+		}
+		left = r->deadline == 0 ? -1 : r->deadline - qmp_now_ms();
+		if (r->deadline != 0 && left <= 0) {
+			say("%s: timed out reading", name);
+			return QX_TIMEOUT;
+		}
+		n = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0 && !qmpctl_signal)
+			return QX_OK;
+		if (n < 0 && errno != EINTR) {
+			say("poll: %s", strerror(errno));
+			return QX_LOCAL;
+		}
+	}
+}
+
+/*
+ * Reads all of fd into a new NUL-terminated buffer of at most max bytes.
+ * Returns the buffer with *len set, or NULL after reporting (exits with
+ * the interrupt status on a signal).
+ */
+static char *
+read_all(const struct run *run, int fd, const char *name, size_t *len)
+{
+	char *buf = NULL, *nbuf;
+	size_t cap = 0, n = 0;
+	ssize_t r;
+	int rc;
+
+	for (;;) {
+		if (cap - n < 2) {
+			size_t ncap = cap ? cap * 2 : 65536;
+
+			if (ncap > run->o->max_size + 2)
+				ncap = run->o->max_size + 2;
+			if (ncap <= cap) {
+				free(buf);
+				usage_error("%s: more than %zu bytes "
+				    "(see --max-size)", name, run->o->max_size);
+			}
+			nbuf = realloc(buf, ncap);
+			if (nbuf == NULL) {
+				free(buf);
+				say("%s: out of memory", name);
+				exit(QX_LOCAL);
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		if ((rc = wait_input(run, fd, name)) != QX_OK) {
+			free(buf);
+			exit(rc);
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r > 0) {
+			n += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			break;
+		if ((errno == EINTR && !qmpctl_signal) || errno == EAGAIN)
+			continue;
+		if (errno == EINTR) {
+			say("%s: interrupted waiting for input", name);
+			exit(128 + qmpctl_signal);
+		}
+		free(buf);
+		usage_error("%s: %s", name, strerror(errno));
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/*
+ * Opens path for reading without blocking in open(2), which waits for a
+ * writer when path is a FIFO: the waiting is left to wait_input, which
+ * keeps to the deadline and gives way to signals.  Returns the
+ * descriptor, or -1 with errno set.
+ */
+static int
+open_input(const char *path)
+{
+	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
+/* Returns the arguments object given with -a (new), or exits. */
+json_t *
+load_args(const struct run *r, const char *spec)
+{
+	json_error_t jerr;
+	const char *name = "-a";
+	char *text = NULL;
+	size_t len;
+	json_t *v;
+	int fd;
+
+	if (spec[0] == '@') {
+		name = spec[1] == '-' && spec[2] == '\0' ? "stdin" : spec + 1;
+		if (strcmp(name, "stdin") == 0 && spec[1] == '-')
+			fd = STDIN_FILENO;
+		else if ((fd = open_input(spec + 1)) < 0)
+			usage_error("%s: %s", spec + 1, strerror(errno));
+		text = read_all(r, fd, name, &len);
+		if (fd != STDIN_FILENO)
+			close(fd);
+		v = qmp_json_parse(text, len, QMP_JSON_NODUPS, &jerr);
+		free(text);
+	} else
+		v = qmp_json_parse(spec, strlen(spec), QMP_JSON_NODUPS, &jerr);
+	if (v == NULL)
+		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
+		    jerr.text, jerr.line, jerr.column);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		usage_error("%s: the arguments must be a JSON object", name);
+	}
+	return v;
+}
+
+/* ---- Commands from standard input ---------------------------------- */
+
+/*
+ * Checks that cmd is a QMP command object.  Returns NULL when it is, or
+ * a static description of what is wrong.
+ */
+static const char *
+check_command(json_t *cmd)
+{
+	const char *key;
+	json_t *v;
+	int names = 0;
+
+	if (!json_is_object(cmd))
+		return "not a JSON object";
+	json_object_foreach(cmd, key, v) {
+		if (strcmp(key, "execute") == 0 ||
+		    strcmp(key, "exec-oob") == 0) {
+			if (!json_is_string(v))
+				return "\"execute\" (or \"exec-oob\") must be "
+				    "a string";
+			names++;
+		} else if (strcmp(key, "arguments") == 0) {
+			if (!json_is_object(v))
+				return "\"arguments\" must be an object";
+		} else if (strcmp(key, "id") != 0)
+			return "unknown member (expected execute or exec-oob, "
+			    "arguments, id)";
+	}
+	if (names != 1)
+		return "needs exactly one \"execute\" or \"exec-oob\" "
+		    "member";
+	return NULL;
+}
+
+
+/*
+ * Reads more of stdin into the framer.  Returns QX_OK (r->in_eof set at
+ * the end), or the exit status after a message.
+ */
+static int
+read_stdin(struct run *r)
+{
+	size_t room;
+	ssize_t n;
+	char *p;
+	int rc;
+
+	p = qmp_framer_space(&r->in, &room);
+	if (p == NULL) {
+		say("stdin: out of memory");
+		return QX_LOCAL;
+	}
+	if ((rc = wait_input(r, STDIN_FILENO, "stdin")) != QX_OK)
+		return rc;
+	n = read(STDIN_FILENO, p, room);
+	if (n > 0)
+		qmp_framer_commit(&r->in, (size_t)n);
+	else if (n == 0)
+		r->in_eof = 1;
+	else if (errno == EINTR && qmpctl_signal) {
+		say("stdin: interrupted waiting for input");
+		return 128 + qmpctl_signal;
+	}
+	else if (errno != EINTR && errno != EAGAIN)
+		return usage_failure("stdin: %s", strerror(errno));
+	return QX_OK;
+}
+
+/*
+ * Reads the next command object from stdin into *cmd (new), or NULL at
+ * the end.  Returns QX_OK, or the exit status after a message: QX_USAGE
+ * for input that is not a command, nothing of it sent.
+ */
+int
+next_command(struct run *r, json_t **cmd)
+{
+	const char *m, *why;
+	json_error_t jerr;
+	enum qmp_frame fr;
+	size_t len;
+	int rc;
+
+	*cmd = NULL;
+	for (;;) {
+		fr = qmp_framer_next(&r->in, &m, &len);
+		if (fr == QMP_FRAME_MSG)
+			break;
+		if (fr == QMP_FRAME_ERROR || fr == QMP_FRAME_TOOBIG ||
+		    (r->in_eof && qmp_framer_pending(&r->in) > 0)) {
+			if (fr == QMP_FRAME_ERROR)
+				return usage_failure("stdin: command %lu: "
+				    "expected a JSON object", r->in_count + 1);
+			if (fr == QMP_FRAME_TOOBIG)
+				return usage_failure("stdin: command %lu is over "
+				    "%zu bytes (see --max-size)",
+				    r->in_count + 1, r->in.max);
+			return usage_failure("stdin: command %lu: incomplete "
+			    "JSON at the end of input", r->in_count + 1);
+		}
+		if (r->in_eof)
+			return QX_OK;
+		if ((rc = read_stdin(r)) != QX_OK)
+			return rc;
+	}
+	r->in_count++;
+	*cmd = qmp_json_parse(m, len, QMP_JSON_NODUPS, &jerr);
+	if (*cmd == NULL)
+		return usage_failure("stdin: command %lu: invalid JSON: %s",
+		    r->in_count, jerr.text);
+	if ((why = check_command(*cmd)) != NULL) {
+		json_decref(*cmd);
+		*cmd = NULL;
+		return usage_failure("stdin: command %lu: %s", r->in_count,
+		    why);
+	}
+	return QX_OK;
+}
+
+/* ---- Operands: KEY=VALUE and KEY:=JSON ---------------------------- */
+
+struct operand {
+	const char *key;	/* points into argv; ends at keylen */
+	size_t keylen;
+	json_t *value;		/* new */
+};
+
+/* Returns 1 when s[0..n) is valid UTF-8 (what a JSON string holds). */
+int
+valid_utf8(const char *s, size_t n)
+{
+	json_t *v = json_stringn(s, n);
+
+	json_decref(v);
+	return v != NULL;
+}
+
+/* Returns 1 when key a names b or an object holding b (dot boundary). */
+static int
+key_covers(const struct operand *a, const struct operand *b)
+{
+	return a->keylen <= b->keylen &&
+	    memcmp(a->key, b->key, a->keylen) == 0 &&
+	    (a->keylen == b->keylen || b->key[a->keylen] == '.');
+}
+
+/* Returns nothing; sets the dotted path of op in obj, making objects. */
+static void
+set_path(json_t *obj, const struct operand *op)
+{
+	const char *p = op->key, *end = op->key + op->keylen, *dot;
+	char seg[256];
+	json_t *child;
+
+	for (;;) {
+		dot = memchr(p, '.', (size_t)(end - p));
+		if (dot == NULL)
+			dot = end;
+		snprintf(seg, sizeof(seg), "%.*s", (int)(dot - p), p);
+		if (dot == end) {
+			json_object_set(obj, seg, op->value);
+			return;
+		}
+		child = json_object_get(obj, seg);
+		if (!json_is_object(child)) {
+			child = json_object();
+			json_object_set_new(obj, seg, child);
+		}
+		obj = child;
+		p = dot + 1;
+	}
+}
+
+/* Returns nothing; copies src into dst, src winning, objects merged. */
+static void
+merge_into(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v, *d;
+
+	json_object_foreach(src, k, v) {
+		d = json_object_get(dst, k);
+		if (json_is_object(d) && json_is_object(v))
+			merge_into(d, v);
+		else
+			json_object_set(dst, k, v);
+	}
+}
+
+/*
+ * Returns the arguments built from the operands argv[0..argc) merged over
+ * base (stolen; may be NULL), or exits with a usage error.
+ */
+json_t *
+operand_args(int argc, char **argv, json_t *base)
+{
+	struct operand *ops;
+	json_error_t jerr;
+	json_t *args;
+	const char *eq, *s, *p;
+	int i, j;
+
+	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL) {
+		say("out of memory");
+		exit(QX_LOCAL);
+	}
+	for (i = 0; i < argc; i++) {
+		s = argv[i];
+		if ((eq = strchr(s, '=')) == NULL)
+			usage_error("operand '%s': expected KEY=VALUE or "
+			    "KEY:=JSON", s);
+		ops[i].key = s;
+		ops[i].keylen = (size_t)(eq - s);
+		if (!valid_utf8(s, ops[i].keylen))
+			usage_error("operand '%s': the key is not valid UTF-8",
+			    s);
+		if (eq > s && eq[-1] == ':') {
+			ops[i].keylen--;
+			ops[i].value = qmp_json_parse(eq + 1, strlen(eq + 1),
+			    QMP_JSON_ANY | QMP_JSON_NODUPS, &jerr);
+			if (ops[i].value == NULL)
+				usage_error("operand '%s': invalid JSON: %s", s,
+				    jerr.text);
+		} else
+			ops[i].value = json_string(eq + 1);
+		if (ops[i].value == NULL)
+			usage_error("operand '%s': the value is not valid "
+			    "UTF-8", s);
+		if (ops[i].keylen == 0 || ops[i].keylen > 255 ||
+		    s[0] == '.' || s[ops[i].keylen - 1] == '.')
+			usage_error("operand '%s': bad key", s);
+		for (p = s; p < s + ops[i].keylen - 1; p++)
+			if (p[0] == '.' && p[1] == '.')
+				usage_error("operand '%s': bad key", s);
+		for (j = 0; j < i; j++) {
+			if (ops[j].keylen == ops[i].keylen &&
+			    key_covers(&ops[j], &ops[i]))
+				usage_error("key '%.*s' given twice",
+				    (int)ops[i].keylen, s);
+			if (key_covers(&ops[j], &ops[i]) ||
+			    key_covers(&ops[i], &ops[j]))
+				usage_error("key '%.*s' is used both as a "
+				    "value and as an object",
+				    (int)(ops[i].keylen < ops[j].keylen ?
+				    ops[i].keylen : ops[j].keylen),
+				    ops[i].keylen < ops[j].keylen ? s :
+				    ops[j].key);
+		}
+	}
+	args = base != NULL ? base : json_object();
+	{
+		json_t *over = json_object();
+
+		for (i = 0; i < argc; i++) {
+			set_path(over, &ops[i]);
+			json_decref(ops[i].value);
+		}
+		merge_into(args, over);
+		json_decref(over);
+	}
+	free(ops);
+	return args;
+}
+

@@ -1,0 +1,150 @@
+/*
+ * qmpctl.h: what the parts of the command line share (not the protocol,
+ * which is qmp_core.h).
+ *
+ *   qmpctl.c      main, the option table, checks across options, the run
+ *   input.c       what the user gives: -a, KEY=VALUE operands, stdin
+ *   output.c      stdout and stderr: results, messages, the exit status map
+ *   events.c      --wait-event, --match, --count, --events
+ *   introspect.c  --list-commands and --describe
+ */
+#ifndef QMPCTL_H
+#define QMPCTL_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "qmp_core.h"
+
+/*
+ * Exit statuses, as documented in qmpctl.1 and README.md.  Named QX_ so
+ * as not to clash with <sysexits.h>.  A signal N gives 128+N.
+ */
+enum {
+	QX_OK = 0,
+	QX_COMMAND = 1,		/* the server answered with an error */
+	QX_USAGE = 2,
+	QX_CONNECT = 3,
+	QX_GREETING = 4,
+	QX_NEGOTIATE = 5,
+	QX_CLOSED = 6,
+	QX_PROTO = 7,
+	QX_TIMEOUT = 8,
+	QX_LOCAL = 9,
+	QX_FAILED = 10,		/* the server reported that the operation failed */
+	QX_PIPE = 141,		/* stdout is a pipe whose reader left */
+};
+
+/* One --match test on an event's data. */
+struct match {
+	enum { MATCH_VALUE, MATCH_PRESENT, MATCH_ABSENT } kind;
+	char *key;		/* dotted path into the event's "data" */
+	const char *text;	/* KEY=VALUE: the value as given */
+	json_t *value;		/* KEY=VALUE: the value parsed as JSON, or NULL */
+	size_t alt;		/* the alternative it belongs to */
+};
+
+/* One --wait-event or --fail-event and the --match tests that follow it. */
+struct alt {
+	int fail;		/* --fail-event */
+	char *list;		/* the names as given */
+	char **names;		/* split, NULL-terminated */
+	struct match *matches;
+	size_t nmatches;
+};
+
+enum event_kind { EVENT_OTHER, EVENT_WANTED, EVENT_FAIL };
+
+/* What the command line asked for; filled by qmpctl.c, then read only. */
+struct options {
+	const char *addr;	/* -s, $QMP_SOCKET, or --listen's */
+	const char *listen_addr; /* --listen */
+	const char *command;	/* -c */
+	const char *args;	/* -a */
+	char **operands;	/* KEY=VALUE and KEY:=JSON */
+	int noperands;
+	double timeout;		/* seconds, 0 = none */
+	double wait;		/* seconds to retry the connect */
+	size_t max_size;
+	int pretty, full, raw;
+	int keep_going;
+	int qga, oob, greeting;
+	int json, list_commands;
+	const char *hmp, *describe;
+	int pass_fds[64];
+	size_t npass_fds;
+	int no_stdin;		/* -n */
+	/* events */
+	struct alt *alts;	/* --wait-event and --fail-event */
+	size_t nalts;
+	struct match *matches;	/* every --match, in order */
+	size_t nmatches;
+	long count;		/* events to print; 0: no limit */
+	int count_set;
+	const char *events_log;	/* --events FILE, - for stderr */
+};
+
+/* The run's state, passed to whatever needs it. */
+struct run {
+	const struct options *o;
+	struct qmp *q;
+	int64_t deadline;	/* CLOCK_MONOTONIC ms for -t, or 0 */
+	int cancel_fd;		/* readable once a signal came */
+	int stdout_done;	/* stdout failed and was reported */
+	/* commands from stdin */
+	struct qmp_framer in;
+	int in_eof;
+	unsigned long in_count;
+	/* events */
+	long counted;		/* awaited events taken */
+	int live;		/* commands are done: print events at once */
+	json_t *held;		/* awaited events seen while commands ran */
+	unsigned long dropped;	/* held events dropped at the bound */
+	json_t *failed;		/* the first failure event, or NULL */
+	FILE *log;		/* --events */
+	int log_errno;		/* the first failure writing it */
+	int out_errno;		/* the first failure printing an event */
+};
+
+/* The signal that asked us to stop, or 0.  Set by the signal handler. */
+extern volatile sig_atomic_t qmpctl_signal;
+
+/* output.c */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+int usage_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void say_failure(const struct run *);
+void *must(void *p);
+int exit_status(enum qmp_status);
+int stdout_failed(struct run *, int err);
+int print_json(const struct options *, json_t *v);
+int report(struct run *, enum qmp_status, json_t *reply);
+int finish_stdout(struct run *, int rc);
+int open_output(const struct run *, const char *path);
+void setup_stdout(const int *cancel_fd);
+
+/* input.c */
+int wait_input(const struct run *, int fd, const char *name);
+json_t *load_args(const struct run *, const char *spec);
+json_t *operand_args(int argc, char **argv, json_t *base);
+int next_command(struct run *, json_t **cmd);
+int valid_utf8(const char *s, size_t n);
+
+/* events.c */
+void add_alt(struct options *, const char *opt, const char *list, int fail);
+void add_match(struct options *, const char *s);
+void attach_matches(struct options *);
+void free_alts(struct options *);
+enum event_kind event_kind(const struct options *, json_t *event);
+void on_event(void *ctx, json_t *event);
+int wait_events(struct run *);
+
+/* introspect.c */
+int query(struct run *, const char *name, json_t **reply);
+int describe(struct run *, const char *name);
+int list_commands(struct run *);
+
+#endif
