@@ -204,6 +204,57 @@ print_json(const struct options *o, json_t *v)
 }
 
 /*
+ * Returns the operand KEY=VALUE (a string) whose key the server's error
+ * desc names as of the wrong type, or NULL.  QEMU says "Invalid
+ * parameter type for 'K', expected: boolean" (or integer, number); K may
+ * be the operand's whole dotted key or its last part.
+ */
+static const char *
+string_operand_named(const struct options *o, const char *desc)
+{
+	static const char pre[] = "Invalid parameter type for '";
+	const char *k, *q, *eq, *dot;
+	size_t n;
+	int i;
+
+	if (strncmp(desc, pre, sizeof(pre) - 1) != 0)
+		return NULL;
+	k = desc + sizeof(pre) - 1;
+	if ((q = strstr(k, "', expected: ")) == NULL ||
+	    (strcmp(q + 13, "boolean") != 0 && strcmp(q + 13, "integer") != 0 &&
+	    strcmp(q + 13, "number") != 0))
+		return NULL;
+	n = (size_t)(q - k);
+	for (i = 0; i < o->noperands; i++) {
+		eq = strchr(o->operands[i], '=');
+		if (eq == NULL || (eq > o->operands[i] && eq[-1] == ':'))
+			continue;	/* KEY:=JSON is typed already */
+		dot = memrchr(o->operands[i], '.', (size_t)(eq - o->operands[i]));
+		dot = dot != NULL ? dot + 1 : o->operands[i];
+		if (((size_t)(eq - o->operands[i]) == n &&
+		    memcmp(o->operands[i], k, n) == 0) ||
+		    ((size_t)(eq - dot) == n && memcmp(dot, k, n) == 0))
+			return o->operands[i];
+	}
+	return NULL;
+}
+
+/* Says, after a command error, what the user may have meant. */
+static void
+hint_for_error(const struct options *o, json_t *error)
+{
+	const char *desc = json_string_value(json_object_get(error, "desc"));
+	const char *op = desc != NULL ? string_operand_named(o, desc) : NULL;
+	const char *eq;
+
+	if (op == NULL)
+		return;
+	eq = strchr(op, '=');
+	say("hint: KEY=VALUE sends a string; for a JSON value write %.*s:=%s",
+	    (int)(eq - op), op, eq + 1);
+}
+
+/*
  * Prints the result of one command: its return value or its error
  * object on stdout, and for an error a line on stderr.  Returns the exit
  * status it stands for.
@@ -221,8 +272,10 @@ report(struct run *r, enum qmp_status st, json_t *reply)
 	    st == QMP_OK ? "return" : "error");
 	if (print_json(r->o, out) < 0)
 		return stdout_failed(r, errno);
-	if (st == QMP_ECOMMAND)
+	if (st == QMP_ECOMMAND) {
 		say("%s", qmp_errmsg(r->q));
+		hint_for_error(r->o, json_object_get(reply, "error"));
+	}
 	return exit_status(st);
 }
 

@@ -60,6 +60,8 @@ struct qmp {
 	int cmd_sent;			/* the last command went out whole */
 	qmp_event_fn *on_event;
 	void *event_ctx;
+	qmp_trace_fn *on_trace;
+	void *trace_ctx;
 	char name[512];			/* the address, for messages */
 	char err[1024];
 };
@@ -440,6 +442,14 @@ qmp_framer_parse(const struct qmp_framer *f, const char *msg, size_t len,
 	return v;
 }
 
+/* Tells the skip handler, if any, of the bytes [from, to) dropped. */
+static void
+skipped(struct qmp_framer *f, size_t from, size_t to)
+{
+	if (f->on_skip != NULL && to > from)
+		f->on_skip(f->skip_ctx, f->buf + from, to - from);
+}
+
 enum qmp_frame
 qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 {
@@ -476,9 +486,11 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 				}
 			}
 			if (ff == NULL) {
+				skipped(f, i, end);
 				f->start = f->scan = end;
 				return QMP_FRAME_MORE;
 			}
+			skipped(f, i, (size_t)(ff - b) + 1);
 			i = (size_t)(ff - b) + 1;
 			f->start = i;
 			f->skip_to_ff = 0;
@@ -487,8 +499,11 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 			/* Between messages: only whitespace may come. */
 			while (i < end && (b[i] == ' ' || b[i] == '\t' ||
 			    b[i] == '\r' || b[i] == '\n' ||
-			    (b[i] == 0xff && f->ff_is_space)))
+			    (b[i] == 0xff && f->ff_is_space))) {
+				if (b[i] == 0xff)
+					skipped(f, i, i + 1);
 				i++;
+			}
 			f->start = i;
 			if (i == end) {
 				f->scan = i;
@@ -643,6 +658,33 @@ qmp_set_event_handler(struct qmp *q, qmp_event_fn *fn, void *ctx)
 {
 	q->on_event = fn;
 	q->event_ctx = ctx;
+}
+
+/* Hands bytes the framer dropped to the trace, as raw bytes. */
+static void
+trace_skip(void *ctx, const char *bytes, size_t n)
+{
+	struct qmp *q = ctx;
+
+	q->on_trace(q->trace_ctx, QMP_TRACE_RECV, 0, bytes, n, 0);
+}
+
+void
+qmp_set_trace(struct qmp *q, qmp_trace_fn *fn, void *ctx)
+{
+	q->on_trace = fn;
+	q->trace_ctx = ctx;
+	q->fr.on_skip = fn != NULL ? trace_skip : NULL;
+	q->fr.skip_ctx = q;
+}
+
+/* Traces bytes sent or received: a message (is_msg) or raw bytes. */
+static void
+trace(struct qmp *q, int dir, int is_msg, const char *bytes, size_t n,
+    size_t nfds)
+{
+	if (q->on_trace != NULL)
+		q->on_trace(q->trace_ctx, dir, is_msg, bytes, n, nfds);
 }
 
 void
@@ -1146,8 +1188,13 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
 			    q->name, what);
 		fr = qmp_framer_next(&q->fr, msg, len);
-		if (fr == QMP_FRAME_MSG)
+		if (fr == QMP_FRAME_MSG) {
+			trace(q, QMP_TRACE_RECV, 1, *msg, *len, 0);
 			return QMP_OK;
+		}
+		if (fr == QMP_FRAME_ERROR)
+			trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
+			    q->fr.len - q->fr.start, 0);
 		if (fr == QMP_FRAME_TOOBIG)
 			return over_limit(q);
 		if (fr == QMP_FRAME_ERROR) {
@@ -1346,9 +1393,14 @@ send_sync(struct qmp *q, long long id)
 
 	n = snprintf(buf, sizeof(buf), "\xff{\"execute\":"
 	    "\"guest-sync-delimited\",\"arguments\":{\"id\":%lld}}", id);
+	if (qmp_framer_pending(&q->fr) > 0)
+		trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
+		    qmp_framer_pending(&q->fr), 0);
 	qmp_framer_reset(&q->fr);
 	q->fr.skip_to_ff = 1;
 	q->fr.ff_is_space = 1;
+	trace(q, QMP_TRACE_SEND, 0, buf, 1, 0);
+	trace(q, QMP_TRACE_SEND, 1, buf + 1, (size_t)n - 1, 0);
 	return send_all(q, buf, (size_t)n, NULL, 0);
 }
 
@@ -1660,6 +1712,7 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 	if ((text = command_text(q, cmd, &id)) == NULL)
 		return fail(q, QMP_ELOCAL, "out of memory");
 	q->cmd_sent = 0;
+	trace(q, QMP_TRACE_SEND, 1, text, strlen(text), nfds);
 	st = send_all(q, text, strlen(text), fds, nfds);
 	free(text);
 	if (st != QMP_OK)

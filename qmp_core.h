@@ -125,6 +125,9 @@ struct qmp_framer {
 	size_t str_start;	/* where it starts, from the message start */
 	size_t nspans;		/* long plain strings in the message */
 	struct qmp_span spans[QMP_MAX_SPANS];
+	/* Told of every byte dropped while skipping (0xFF, stale bytes). */
+	void (*on_skip)(void *ctx, const char *bytes, size_t n);
+	void *skip_ctx;
 	const char *why;	/* static text describing the last error */
 	unsigned char bad;	/* the offending byte, for errors */
 };
@@ -172,6 +175,16 @@ struct qmp;
 /* Called for every event; ev is borrowed for the duration of the call. */
 typedef void qmp_event_fn(void *ctx, json_t *ev);
 
+/*
+ * Called with what goes over the wire, in order, as it goes: dir is
+ * QMP_TRACE_SEND or QMP_TRACE_RECV; is_msg says the bytes are one whole
+ * JSON message (else raw bytes: a 0xFF, stale or malformed bytes); nfds
+ * counts the descriptors passed with them.
+ */
+enum { QMP_TRACE_SEND, QMP_TRACE_RECV };
+typedef void qmp_trace_fn(void *ctx, int dir, int is_msg, const char *bytes,
+    size_t len, size_t nfds);
+
 #define QMP_DEFAULT_MAX_SIZE ((size_t)128 << 20)
 
 /* Returns a new unconnected handle, or NULL when out of memory. */
@@ -185,6 +198,7 @@ void qmp_set_deadline(struct qmp *, int64_t deadline_ms);
 int64_t qmp_now_ms(void);
 void qmp_set_max_size(struct qmp *, size_t);
 void qmp_set_event_handler(struct qmp *, qmp_event_fn *, void *ctx);
+void qmp_set_trace(struct qmp *, qmp_trace_fn *, void *ctx);
 /* The cause of the last failure, or QMP_CAUSE_NONE. */
 enum qmp_cause qmp_cause(const struct qmp *);
 /* A descriptor that, once readable, makes any waiting call QMP_ECANCEL. */

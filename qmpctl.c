@@ -40,7 +40,7 @@ enum {
 	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_FAIL_EVENT,
 	OPT_MATCH, OPT_EVENTS, OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD,
 	OPT_HMP, OPT_OOB, OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE,
-	OPT_JSON,
+	OPT_JSON, OPT_TRACE,
 };
 
 /*
@@ -108,7 +108,10 @@ static const struct option_def {
 	    "until the\ndeadline or a signal)" },
 	{ "events", OPT_EVENTS, "FILE", "write every event seen to FILE (- "
 	    "for stderr)" },
-	{ NULL, 0, NULL, "" },
+	{ NULL, 0, NULL, "Other:" },
+	{ "trace", OPT_TRACE, "FILE", "write every message sent and received "
+	    "to FILE\n(- for stderr), one JSON object a line; also\n"
+	    "$QMPCTL_TRACE" },
 	{ "help", 'h', NULL, "print this help and exit" },
 	{ "version", 'V', NULL, "print the version and exit" },
 };
@@ -316,6 +319,7 @@ take_option(struct options *o, int c, char *arg, const char *given)
 	case OPT_LIST_COMMANDS: o->list_commands = 1; break;
 	case OPT_DESCRIBE: o->describe = arg; break;
 	case OPT_JSON: o->json = 1; break;
+	case OPT_TRACE: o->trace = arg; break;
 	case 'h':
 	case 'V':
 		print_and_exit(c);
@@ -338,6 +342,7 @@ parse_options(struct options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->max_size = QMP_DEFAULT_MAX_SIZE;
+	o->trace = getenv("QMPCTL_TRACE");
 	o->count = 1;
 	getopt_tables(longopts, shortopts);
 	opterr = 0;
@@ -425,7 +430,8 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 		usage_error("the guest agent has no human monitor: --qga "
 		    "excludes --hmp");
 	check_event_options(o);
-	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX)
+	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
+	    addr->kind != QMP_ADDR_FD)
 		usage_error("--pass-fd works on unix sockets only");
 	for (i = 0; i < o->npass_fds; i++)
 		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
@@ -609,6 +615,8 @@ connect_and_greet(struct run *r, const struct qmp_addr *addr)
 	qmp_set_cancel_fd(r->q, r->cancel_fd);
 	qmp_set_cancel_flag(r->q, &qmpctl_signal);
 	qmp_set_event_handler(r->q, on_event, r);
+	if (r->trace != NULL)
+		qmp_set_trace(r->q, on_trace, r);
 	if (o->listen_addr != NULL)
 		st = qmp_listen(r->q, addr);
 	else
@@ -718,6 +726,8 @@ static int
 end_run(struct run *r, int rc)
 {
 	qmp_free(r->q);
+	if (close_trace(r) < 0 && rc == QX_OK)
+		rc = QX_LOCAL;
 	qmp_framer_free(&r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
@@ -759,6 +769,8 @@ main(int argc, char **argv)
 	rc = first_command(&r, &cmd);
 	if (rc == QX_OK)
 		rc = open_log(&r);
+	if (rc == QX_OK)
+		rc = open_trace(&r);
 	if (rc == QX_OK)
 		rc = connect_and_greet(&r, &addr);
 	if (rc == QX_OK)

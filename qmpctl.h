@@ -7,6 +7,7 @@
  *   output.c      stdout and stderr: results, messages, the exit status map
  *   events.c      --wait-event, --match, --count, --events
  *   introspect.c  --list-commands and --describe
+ *   trace.c       --trace: what went over the wire
  */
 #ifndef QMPCTL_H
 #define QMPCTL_H
@@ -84,6 +85,7 @@ struct options {
 	long count;		/* events to print; 0: no limit */
 	int count_set;
 	const char *events_log;	/* --events FILE, - for stderr */
+	const char *trace;	/* --trace FILE or $QMPCTL_TRACE */
 };
 
 /* The run's state, passed to whatever needs it. */
@@ -106,6 +108,8 @@ struct run {
 	FILE *log;		/* --events */
 	int log_errno;		/* the first failure writing it */
 	int out_errno;		/* the first failure printing an event */
+	FILE *trace;		/* --trace */
+	int trace_errno;	/* the first failure writing it */
 };
 
 /* The signal that asked us to stop, or 0.  Set by the signal handler. */
@@ -141,6 +145,12 @@ void free_alts(struct options *);
 enum event_kind event_kind(const struct options *, json_t *event);
 void on_event(void *ctx, json_t *event);
 int wait_events(struct run *);
+
+/* trace.c */
+void on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
+    size_t nfds);
+int open_trace(struct run *);
+int close_trace(struct run *);
 
 /* introspect.c */
 int query(struct run *, const char *name, json_t **reply);
