@@ -1,6 +1,7 @@
 #!/bin/sh
 # Starts a throwaway qemu-system-x86_64 (no kernel, no disk), runs qmpctl
-# against its monitor, and stops it again.
+# against its monitor, and stops it again.  Every command is printed as it
+# can be pasted back into a shell (quoted), with the socket and -t shown.
 set -u
 qmpctl=${1:-./qmpctl}
 dir=$(mktemp -d /tmp/qmpctl-demo.XXXXXX)
@@ -18,22 +19,41 @@ qemu-system-x86_64 -machine none -nodefaults -display none -no-user-config \
     -qmp "unix:$sock,server=on,wait=off" &
 qemu_pid=$!
 
+# quote WORD: WORD as the shell reads it back (in single quotes if needed).
+quote() {
+	case $1 in
+	*[!A-Za-z0-9_./:=,@%+-]* | '')
+		printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+	*)	printf '%s' "$1" ;;
+	esac
+}
+
+# run ARGS...: print "$ qmpctl ARGS" quoted, run it, show its exit status.
 run() {
-	printf '\n$ %s\n' "$*"
-	"$@"
+	printf '\n$ qmpctl'
+	for a in "$@"; do
+		printf ' %s' "$(quote "$a")"
+	done
+	printf '\n'
+	"$qmpctl" "$@"
 	printf '(exit status %s)\n' "$?"
 }
 
-export QMP_SOCKET=$sock
-echo "QEMU started (pid $qemu_pid), QMP socket $sock"
-run "$qmpctl" --wait 5 -t 10 -c query-status
-run "$qmpctl" -c query-version --pretty
-run "$qmpctl" -c qom-get -a '{"path":"/machine","property":"type"}'
-run "$qmpctl" -r -c human-monitor-command -a '{"command-line":"info status"}'
-printf '\n$ echo '\''{"execute":"query-version"}'\'' | %s | jq .qemu.major\n' "$qmpctl"
-echo '{"execute":"query-version"}' | "$qmpctl" | jq .qemu.major
-run "$qmpctl" -c no-such-command
-run "$qmpctl" -c quit
+echo "QEMU started (pid $qemu_pid); its QMP socket is $sock"
+echo "(qmpctl stands for $qmpctl below)"
+s=$sock
+run -s "$s" -t 10 --wait 5 -c query-status
+run -s "$s" -t 5 -c query-version --pretty
+run -s "$s" -t 5 -c qom-get path=/machine property=type
+run -s "$s" -t 5 -c qom-get -a '{"path":"/machine","property":"type"}'
+run -s "$s" -t 5 --hmp 'info status'
+run -s "$s" -t 5 -c stop --wait-event STOP
+run -s "$s" -t 5 -c cont --wait-event RESUME
+printf '\n$ echo %s | qmpctl -s %s -t 5 | jq .qemu.major\n' \
+    "$(quote '{"execute":"query-version"}')" "$(quote "$s")"
+echo '{"execute":"query-version"}' | "$qmpctl" -s "$s" -t 5 | jq .qemu.major
+run -s "$s" -t 5 -c no-such-command
+run -s "$s" -t 5 -c quit
 wait "$qemu_pid"
 echo "QEMU exited with status $?"
 qemu_pid=

@@ -168,4 +168,28 @@ test_recipe_guest_file_needs_socket() {
   assertEquals "guest-file without QGA_SOCKET: stdout; $(ctx)" "" "$(cat "$T/out")"
 }
 
+# make demo: it runs, every command it prints reads back in a shell as
+# the words it ran (so a newcomer can paste it), with -s and -t shown.
+test_demo_commands_paste_back() {
+  timeout -k 2 60 sh scripts/demo.sh "$QMPCTL" >"$T/demo" 2>&1 </dev/null
+  rc=$?
+  assertEquals "make demo's script: exit status; [$(tail -n 5 "$T/demo")]" 0 "$rc"
+  grep '^\$ qmpctl ' "$T/demo" >"$T/demo.cmds"
+  assertTrue "the demo shows at least 8 commands" "[ $(wc -l <"$T/demo.cmds") -ge 8 ]"
+  local line n=0 bad=
+  while IFS= read -r line; do
+    n=$((n + 1))
+    # Parse the line as a shell would; it must hold -s and -t.
+    eval "set -- ${line#\$ }" 2>/dev/null || { bad="$bad [$line]"; continue; }
+    case " $* " in *" -s "*" -t "*) ;; *) bad="$bad [$line]" ;; esac
+  done <"$T/demo.cmds"
+  assertEquals "commands that do not paste back or lack -s/-t" "" "$bad"
+  assert_that "the demo shows the shorthand" grep -q 'property=type' "$T/demo.cmds"
+  assert_that "the demo shows --hmp" grep -q -- "--hmp 'info status'" "$T/demo.cmds"
+  assert_that "the demo shows a command and its event" grep -q -- '-c stop --wait-event STOP' "$T/demo.cmds"
+  assertEquals "only no-such-command fails" 1 "$(grep -c '^(exit status 1)' "$T/demo")"
+  assertEquals "the other runs succeed" "$(( $(wc -l <"$T/demo.cmds") - 1 ))" \
+    "$(grep -c '^(exit status 0)' "$T/demo")"
+}
+
 . shunit2
