@@ -61,8 +61,8 @@ event_matches(json_t *event, const struct match *m)
 	if (m->value != NULL && qmp_json_equal(v, m->value))
 		return 1;
 	/* A string equal to the text as given: device=drive0 for "drive0". */
-	return json_is_string(v) && !qmp_json_is_number(v) &&
-	    strcmp(json_string_value(v), m->text) == 0;
+	return qmp_json_is_string(v) && strcmp(json_string_value(v),
+	    m->text) == 0;
 }
 
 /* Returns 1 when the event satisfies the alternative a. */
@@ -178,8 +178,8 @@ add_match(struct options *o, const char *s)
 		m->kind = MATCH_VALUE;
 		m->key = must(strndup(s, (size_t)(eq - s)));
 		m->text = eq + 1;
-		m->value = qmp_json_parse(eq + 1, strlen(eq + 1),
-		    QMP_JSON_ANY, NULL);
+		m->value = qmp_json_loadb(eq + 1, strlen(eq + 1),
+		    QMP_JSON_DECODE_ANY, NULL);
 	} else if (s[0] == '!') {
 		m->kind = MATCH_ABSENT;
 		m->key = must(strdup(s + 1));

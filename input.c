@@ -143,10 +143,10 @@ load_args(const struct run *r, const char *spec)
 		text = read_all(r, fd, name, &len);
 		if (fd != STDIN_FILENO)
 			close(fd);
-		v = qmp_json_parse(text, len, QMP_JSON_NODUPS, &jerr);
+		v = qmp_json_loadb(text, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
 		free(text);
 	} else
-		v = qmp_json_parse(spec, strlen(spec), QMP_JSON_NODUPS, &jerr);
+		v = qmp_json_loadb(spec, strlen(spec), QMP_JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL)
 		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
 		    jerr.text, jerr.line, jerr.column);
@@ -263,7 +263,7 @@ next_command(struct run *r, json_t **cmd)
 			return rc;
 	}
 	r->in_count++;
-	*cmd = qmp_json_parse(m, len, QMP_JSON_NODUPS, &jerr);
+	*cmd = qmp_json_loadb(m, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
 	if (*cmd == NULL)
 		return usage_failure("stdin: command %lu: invalid JSON: %s",
 		    r->in_count, jerr.text);
@@ -375,8 +375,8 @@ operand_args(int argc, char **argv, json_t *base)
 			    s);
 		if (eq > s && eq[-1] == ':') {
 			ops[i].keylen--;
-			ops[i].value = qmp_json_parse(eq + 1, strlen(eq + 1),
-			    QMP_JSON_ANY | QMP_JSON_NODUPS, &jerr);
+			ops[i].value = qmp_json_loadb(eq + 1, strlen(eq + 1),
+			    QMP_JSON_DECODE_ANY | QMP_JSON_REJECT_DUPLICATES, &jerr);
 			if (ops[i].value == NULL)
 				usage_error("operand '%s': invalid JSON: %s", s,
 				    jerr.text);

@@ -1424,7 +1424,7 @@ await_sync(struct qmp *q, long long id, int64_t until)
 		if (st != QMP_OK)
 			break;
 		got = 0;
-		if (qmp_json_int(json_object_get(msg, "return"), &got) &&
+		if (qmp_json_int(json_object_get(msg, "return"), &got) == 0 &&
 		    got == id) {
 			json_decref(msg);
 			break;

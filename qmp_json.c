@@ -150,9 +150,9 @@ int
 qmp_json_int(const json_t *v, long long *out)
 {
 	if (!json_is_integer(v))
-		return 0;
+		return -1;
 	*out = json_integer_value(v);
-	return 1;
+	return 0;
 }
 
 char *
@@ -166,11 +166,11 @@ qmp_json_dumps(const json_t *v, size_t *len)
 }
 
 json_t *
-qmp_json_parse(const char *text, size_t len, unsigned flags,
+qmp_json_loadb(const char *text, size_t len, unsigned flags,
     json_error_t *err)
 {
-	return json_loadb(text, len, (flags & QMP_JSON_ANY ? JSON_DECODE_ANY :
-	    0) | (flags & QMP_JSON_NODUPS ? JSON_REJECT_DUPLICATES : 0), err);
+	return json_loadb(text, len, (flags & QMP_JSON_DECODE_ANY ? JSON_DECODE_ANY :
+	    0) | (flags & QMP_JSON_REJECT_DUPLICATES ? JSON_REJECT_DUPLICATES : 0), err);
 }
 
 int
@@ -185,4 +185,10 @@ qmp_json_equal(const json_t *a, const json_t *b)
 	if (json_is_number(a) && json_is_number(b))
 		return json_number_value(a) == json_number_value(b);
 	return json_equal(a, b);
+}
+
+int
+qmp_json_is_string(const json_t *v)
+{
+	return json_is_string(v);
 }

@@ -56,7 +56,7 @@ on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (is_msg)
-		msg = qmp_json_parse(bytes, len, QMP_JSON_ANY, NULL);
+		msg = qmp_json_loadb(bytes, len, QMP_JSON_DECODE_ANY, NULL);
 	fprintf(fp, "{\"time\":%lld.%06ld,\"dir\":\"%s\",",
 	    (long long)ts.tv_sec, ts.tv_nsec / 1000,
 	    dir == QMP_TRACE_SEND ? "send" : "recv");
