@@ -115,7 +115,7 @@ install: qmpctl
 	chmod 755 $(DESTDIR)$(BINDIR)/qmpctl
 	cp -f qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	cp -f qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	cp -f completions/qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
 	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/qmpctl
 
 uninstall:

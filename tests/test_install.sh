@@ -75,7 +75,7 @@ test_install_and_uninstall_with_prefix() {
   # The completion file is qmpctl.bash, and loads.
   local comp=$root/usr/share/bash-completion/completions/qmpctl
   assertEquals "completion mode" 644 "$(stat -c %a "$comp")"
-  assert_that "the completion file is qmpctl.bash" cmp -s qmpctl.bash "$comp"
+  assert_that "the completion file is qmpctl.bash" cmp -s completions/qmpctl.bash "$comp"
   assertEquals "the completion registers _qmpctl" "complete -F _qmpctl qmpctl" \
     "$(bash -c 'source "$1" && complete -p qmpctl' _ "$comp" 2>&1)"
 

@@ -1,6 +1,17 @@
 # Bash completion for qmpctl.  Completes options; with -s ADDR (or
 # QMP_SOCKET) given, completes -c and --describe from the server itself.
 
+# Every option of qmpctl, in two lists: those without an argument, and those
+# that take one.  A new option goes into one of them; an argument the case
+# in _qmpctl does not know is left for the user to type.
+_qmpctl_flags='
+	-p --pretty -f --full -r --raw -k --keep-going --qga --oob --greeting
+	--list-commands --json -h --help -V --version'
+_qmpctl_with_arg='
+	-s --socket -c --command -a --args -t --timeout --wait --max-size
+	--wait-event --match --count --events --listen --pass-fd --hmp
+	--describe'
+
 _qmpctl_addr()
 {
 	local i
@@ -32,18 +43,28 @@ _qmpctl_has()
 
 _qmpctl()
 {
-	local cur prev addr names qga=
+	local cur prev addr names qga= w
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	# "--opt=VALUE" arrives as "--opt" "=" "VALUE".
+	if [ "$cur" = = ]; then
+		cur=
+	elif [ "$prev" = = ] && [ "$COMP_CWORD" -ge 2 ]; then
+		prev=${COMP_WORDS[COMP_CWORD - 2]}
+	fi
 
 	case $prev in
-	-s|--socket|--listen)
+	-s|--socket|--listen|--events)
 		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
-	-a|--args|--events)
-		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+	-a|--args)
+		# JSON is typed; @FILE names a file.
+		case $cur in
+		@*)
+			compopt -o filenames 2>/dev/null
+			mapfile -t COMPREPLY < <(compgen -f -P @ -- "${cur#@}") ;;
+		esac
 		return ;;
 	-c|--command|--describe)
 		addr=$(_qmpctl_addr)
@@ -52,14 +73,12 @@ _qmpctl()
 		names=$(qmpctl -s "$addr" $qga -t 2 --list-commands 2>/dev/null)
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		return ;;
-	-t|--timeout|--wait|--max-size|--count|--pass-fd|--hmp|--match|\
-	--wait-event)
-		return ;;
 	esac
+	for w in $_qmpctl_with_arg; do
+		[ "$prev" = "$w" ] && return
+	done
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$(qmpctl --help 2>/dev/null |
-		    grep -o -- '--[a-z][a-z-]*' | sort -u) \
-		    -s -c -a -t -p -f -r -k -h -V" \
+		COMPREPLY=($(compgen -W "$_qmpctl_flags $_qmpctl_with_arg" \
 		    -- "$cur"))
 	fi
 }
