@@ -5,6 +5,8 @@ PREFIX     = /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 PKG_CONFIG = pkg-config
 CC        ?= cc
 
@@ -110,17 +112,18 @@ bench: deps
 
 install: qmpctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(BASHCOMPDIR)
-	cp -f qmpctl $(DESTDIR)$(BINDIR)/qmpctl
-	chmod 755 $(DESTDIR)$(BINDIR)/qmpctl
-	cp -f qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	chmod 644 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	cp -f completions/qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
-	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	    $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 qmpctl $(DESTDIR)$(BINDIR)/qmpctl
+	install -m 644 qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
+	install -m 644 completions/qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	install -m 644 completions/_qmpctl $(DESTDIR)$(ZSHCOMPDIR)/_qmpctl
+	install -m 644 completions/qmpctl.fish $(DESTDIR)$(FISHCOMPDIR)/qmpctl.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qmpctl $(DESTDIR)$(MANDIR)/man1/qmpctl.1 \
-	    $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	    $(DESTDIR)$(BASHCOMPDIR)/qmpctl $(DESTDIR)$(ZSHCOMPDIR)/_qmpctl \
+	    $(DESTDIR)$(FISHCOMPDIR)/qmpctl.fish
 
 lint:
 	mandoc -Tlint -W warning qmpctl.1
