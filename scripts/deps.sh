@@ -24,6 +24,8 @@ if [ "$what" = check ]; then
 	need mandoc mandoc
 	need valgrind valgrind
 	need man man-db
+	need zsh zsh
+	need fish fish
 	[ -x /usr/bin/time ] || missing="$missing time"
 fi
 
