@@ -21,10 +21,10 @@ JANSSON_A      != [ -n "$(JANSSON_LIBDIR)" ] && [ -f "$(JANSSON_LIBDIR)/libjanss
 
 WARNINGS = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla
-# User CFLAGS and LDFLAGS come last and are never replaced.
+# User CPPFLAGS, CFLAGS and LDFLAGS come last and are never replaced.
 CFLAGS  ?= -O2 -g
 QCFLAGS  = -std=c11 -D_GNU_SOURCE -DQMPCTL_VERSION='"$(VERSION)"' \
-	   $(WARNINGS) $(JANSSON_CFLAGS) $(CFLAGS)
+	   $(WARNINGS) $(JANSSON_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 QLDLIBS_auto_yes = -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 QLDLIBS_auto_no  = $(JANSSON_LIBS)
 QLDLIBS_no_yes   = $(JANSSON_LIBS)
@@ -109,6 +109,16 @@ bench: deps
 	@$(MAKE) -s -f bench/bench.mk bench-run
 
 .PHONY: bench
+
+# The Debian package, built from a scratch copy of the tree: build/deb/.
+# deb-check also checks its contents, installs it and removes it (root).
+deb:
+	@sh scripts/deb-build.sh build/deb
+
+deb-check:
+	@sh scripts/deb-check.sh
+
+.PHONY: deb deb-check
 
 install: qmpctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
