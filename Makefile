@@ -113,9 +113,11 @@ bench: deps
 # The Debian package, built from a scratch copy of the tree: build/deb/.
 # deb-check also checks its contents, installs it and removes it (root).
 deb:
+	@sh scripts/deps.sh deb
 	@sh scripts/deb-build.sh build/deb
 
 deb-check:
+	@sh scripts/deps.sh deb
 	@sh scripts/deb-check.sh
 
 .PHONY: deb deb-check
