@@ -12,21 +12,34 @@ _qmpctl_with_arg='
 	--wait-event --match --count --events --listen --pass-fd --hmp
 	--describe'
 
+# _qmpctl_word WORD: WORD as typed on the line, without its quotes or
+# backslashes, and with a leading ~/ expanded.
+_qmpctl_word()
+{
+	local w=$1
+	case $w in
+	\'*\') w=${w:1:${#w}-2} ;;
+	\"*\") w=${w:1:${#w}-2} ;;
+	*\\*) w=$(printf '%s\n' "$w" | sed 's/\\\(.\)/\1/g') ;;
+	esac
+	printf '%s\n' "${w/#\~\//$HOME/}"
+}
+
 _qmpctl_addr()
 {
 	local i
 	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
 		case ${COMP_WORDS[i]} in
-		-s) printf '%s\n' "${COMP_WORDS[i + 1]}"; return ;;
+		-s) _qmpctl_word "${COMP_WORDS[i + 1]}"; return ;;
 		--socket)
 			# Bash splits "--socket=ADDR" into "--socket" "=" "ADDR".
 			if [ "${COMP_WORDS[i + 1]}" = = ]; then
-				printf '%s\n' "${COMP_WORDS[i + 2]}"
+				_qmpctl_word "${COMP_WORDS[i + 2]}"
 			else
-				printf '%s\n' "${COMP_WORDS[i + 1]}"
+				_qmpctl_word "${COMP_WORDS[i + 1]}"
 			fi
 			return ;;
-		--socket=*) printf '%s\n' "${COMP_WORDS[i]#--socket=}"; return ;;
+		--socket=*) _qmpctl_word "${COMP_WORDS[i]#--socket=}"; return ;;
 		esac
 	done
 	printf '%s\n' "${QMP_SOCKET:-}"

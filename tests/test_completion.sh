@@ -287,6 +287,38 @@ test_fish_commands_from_server() {
   assertEquals "fish: -s wins over QMP_SOCKET; $(ctx)" "" "$(cat "$T/out")"
 }
 
+test_address_typed_with_quotes() {
+  # The address is used as the shell would pass it: quotes and backslashes
+  # typed on the line are not part of it, and ~/ is the home directory.
+  mkdir -p "$T/my dir"
+  start_qemu_unix vm "$T/my dir/vm.sock" -qmp "unix:$T/my dir/vm.sock,server=on,wait=off" ||
+    { fail "could not start QEMU"; return 0; }
+  local quoted="'$T/my dir/vm.sock'" escaped=${T}/my\\\ dir/vm.sock
+  local dq="\"$T/my dir/vm.sock\"" home="~/${T#/}/my\\ dir/vm.sock"
+  local w
+  for w in "$quoted" "$dq" "$escaped"; do
+    bash_complete "$BASH_COMP" qmpctl -s "$w" -c query-vers
+    assertEquals "bash: -s $w; $(ctx)" "query-version|" "$(lines_of "$T/out")"
+  done
+  if have zsh; then
+    for w in "$quoted" "$dq" "$escaped"; do
+      zsh_complete "$PWD/completions" "qmpctl -s $w -c query-vers"
+      assertEquals "zsh: -s $w; $(ctx)" "query-version|" "$(lines_of "$T/out")"
+    done
+    HOME=/ zsh_complete "$PWD/completions" "qmpctl -s $home -c query-vers"
+    assertEquals "zsh: -s $home; $(ctx)" "query-version|" "$(lines_of "$T/out")"
+  fi
+  endSkipping
+  if have fish; then
+    for w in "$quoted" "$dq" "$escaped"; do
+      fish_complete "$FISH_COMP" "qmpctl -s $w -c query-vers"
+      assertEquals "fish: -s $w; $(ctx)" "query-version|" "$(lines_of "$T/out")"
+    done
+    HOME=/ fish_complete "$FISH_COMP" "qmpctl -s $home -c query-vers"
+    assertEquals "fish: -s $home; $(ctx)" "query-version|" "$(lines_of "$T/out")"
+  fi
+}
+
 # start_qga: qemu-ga listening on $T/qga.sock, with the block list.
 start_qga() {
   QGA_SOCK=$T/qga.sock
