@@ -54,7 +54,9 @@ have() {
 # in_env CMD...: CMD with qmpctl on PATH, no QMP_SOCKET (unless the caller
 # exports COMP_QMP_SOCKET), fish's files in $T/xdg, a 30 s bound.
 in_env() {
-  timeout -k 2 30 env -u QMP_SOCKET ${COMP_QMP_SOCKET:+QMP_SOCKET="$COMP_QMP_SOCKET"} \
+  local sock=()
+  [[ -z ${COMP_QMP_SOCKET:-} ]] || sock=(QMP_SOCKET="$COMP_QMP_SOCKET")
+  timeout -k 2 30 env -u QMP_SOCKET "${sock[@]}" \
     PATH="$T/bin:$PATH" XDG_CONFIG_HOME="$T/xdg/config" \
     XDG_DATA_HOME="$T/xdg/data" XDG_CACHE_HOME="$T/xdg/cache" "$@" </dev/null
 }
