@@ -5,6 +5,8 @@ PREFIX     = /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 PKG_CONFIG = pkg-config
 CC        ?= cc
 
@@ -19,10 +21,10 @@ JANSSON_A      != [ -n "$(JANSSON_LIBDIR)" ] && [ -f "$(JANSSON_LIBDIR)/libjanss
 
 WARNINGS = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla
-# User CFLAGS and LDFLAGS come last and are never replaced.
+# User CPPFLAGS, CFLAGS and LDFLAGS come last and are never replaced.
 CFLAGS  ?= -O2 -g
 QCFLAGS  = -std=c11 -D_GNU_SOURCE -DQMPCTL_VERSION='"$(VERSION)"' \
-	   $(WARNINGS) $(JANSSON_CFLAGS) $(CFLAGS)
+	   $(WARNINGS) $(JANSSON_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 QLDLIBS_auto_yes = -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 QLDLIBS_auto_no  = $(JANSSON_LIBS)
 QLDLIBS_no_yes   = $(JANSSON_LIBS)
@@ -109,19 +111,32 @@ bench: deps
 
 .PHONY: bench
 
+# The Debian package, built from a scratch copy of the tree: build/deb/.
+# deb-check also checks its contents, installs it and removes it (root).
+deb:
+	@sh scripts/deps.sh deb
+	@sh scripts/deb-build.sh build/deb
+
+deb-check:
+	@sh scripts/deps.sh deb
+	@sh scripts/deb-check.sh
+
+.PHONY: deb deb-check
+
 install: qmpctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(BASHCOMPDIR)
-	cp -f qmpctl $(DESTDIR)$(BINDIR)/qmpctl
-	chmod 755 $(DESTDIR)$(BINDIR)/qmpctl
-	cp -f qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	chmod 644 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	cp -f qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
-	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	    $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 qmpctl $(DESTDIR)$(BINDIR)/qmpctl
+	install -m 644 qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
+	install -m 644 completions/qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	install -m 644 completions/_qmpctl $(DESTDIR)$(ZSHCOMPDIR)/_qmpctl
+	install -m 644 completions/qmpctl.fish $(DESTDIR)$(FISHCOMPDIR)/qmpctl.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qmpctl $(DESTDIR)$(MANDIR)/man1/qmpctl.1 \
-	    $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	    $(DESTDIR)$(BASHCOMPDIR)/qmpctl $(DESTDIR)$(ZSHCOMPDIR)/_qmpctl \
+	    $(DESTDIR)$(FISHCOMPDIR)/qmpctl.fish
 
 lint:
 	mandoc -Tlint -W warning qmpctl.1

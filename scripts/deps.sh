@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages that qmpctl needs, only when something is
-# missing.  "check": build and test; "demo": build and run the demo.
+# missing.  "check": build and test; "demo": build and run the demo;
+# "deb": build the Debian package.
 set -eu
 
 what=${1:-check}
@@ -14,8 +15,16 @@ need cc gcc
 need make make
 need pkg-config pkg-config
 pkg-config --exists jansson 2>/dev/null || missing="$missing libjansson-dev"
-need qemu-system-x86_64 qemu-system-x86
-need jq jq
+if [ "$what" = deb ]; then
+	need dpkg-buildpackage dpkg-dev
+	need dh debhelper
+	# dpkg-buildpackage asks for build-essential, not just a compiler.
+	dpkg-query -W -f '${db:Status-Status}' build-essential 2>/dev/null |
+	    grep -qx installed || missing="$missing build-essential"
+else
+	need qemu-system-x86_64 qemu-system-x86
+	need jq jq
+fi
 if [ "$what" = check ]; then
 	need qemu-storage-daemon qemu-system-common
 	[ -x /usr/sbin/qemu-ga ] || need qemu-ga qemu-guest-agent
@@ -24,6 +33,8 @@ if [ "$what" = check ]; then
 	need mandoc mandoc
 	need valgrind valgrind
 	need man man-db
+	need zsh zsh
+	need fish fish
 	[ -x /usr/bin/time ] || missing="$missing time"
 fi
 

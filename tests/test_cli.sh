@@ -595,7 +595,7 @@ complete_line() {
   local cword=$1
   shift
   timeout -k 2 15 env -u QMP_SOCKET PATH="$T/bin:$PATH" bash -c '
-    source ./qmpctl.bash || exit 99
+    source ./completions/qmpctl.bash || exit 99
     COMP_WORDS=("${@:2}")
     COMP_CWORD=$1
     _qmpctl
@@ -617,7 +617,7 @@ test_completion_options() {
 
   # Registered for the qmpctl command.
   assertEquals "complete -p qmpctl" "complete -F _qmpctl qmpctl" \
-    "$(bash -c 'source ./qmpctl.bash; complete -p qmpctl' 2>&1)"
+    "$(bash -c 'source ./completions/qmpctl.bash; complete -p qmpctl' 2>&1)"
 }
 
 test_completion_commands_from_server() {
@@ -637,7 +637,7 @@ test_completion_commands_from_server() {
   complete_line 2 qmpctl --describe query-versi
   assertEquals "no address, no completion; $(ctx)" "" "$(cat "$T/out")"
   QMP_SOCKET=$QEMU_SOCK timeout -k 2 15 env PATH="$T/bin:$PATH" bash -c '
-    source ./qmpctl.bash; COMP_WORDS=(qmpctl --describe query-versi); COMP_CWORD=2
+    source ./completions/qmpctl.bash; COMP_WORDS=(qmpctl --describe query-versi); COMP_CWORD=2
     _qmpctl; printf "%s\n" "${COMPREPLY[@]}"' >"$T/out" 2>"$T/err" </dev/null
   rc=$?
   assert_rc 0 "complete --describe with QMP_SOCKET"

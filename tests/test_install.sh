@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/test_install.sh -- make install / make uninstall into a staging
-# directory (DESTDIR), with PREFIX, BINDIR, MANDIR and BASHCOMPDIR.
+# directory (DESTDIR), with PREFIX, BINDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR
+# and FISHCOMPDIR.
 # Run from the project root:  bash tests/test_install.sh [testName...]
 #
 # The install target depends on qmpctl, so make may rebuild it first; the
@@ -44,13 +45,44 @@ files_under() {
   (cd "$1" && find . \( -type f -o -type l \) | sort)
 }
 
+# check_zsh_completion DIR: DIR/_qmpctl is completions/_qmpctl, mode 644,
+# and zsh's compinit, given DIR in fpath, takes it for qmpctl.
+check_zsh_completion() {
+  assertEquals "zsh completion mode" 644 "$(stat -c %a "$1/_qmpctl")"
+  assert_that "the zsh completion is completions/_qmpctl" cmp -s completions/_qmpctl "$1/_qmpctl"
+  if ! command -v zsh >/dev/null; then
+    echo "test_install.sh: zsh is not installed (apt-get install zsh): not loading $1/_qmpctl" >&2
+    return 0
+  fi
+  assertEquals "zsh's compinit finds _qmpctl in $1" _qmpctl \
+    "$(HOME=$T timeout -k 2 20 zsh -f -c 'fpath=("$1" $fpath)
+      autoload -Uz compinit && compinit -u -D && print -r -- $_comps[qmpctl]' _ "$1" 2>&1)"
+}
+
+# check_fish_completion DIR BINDIR: DIR/qmpctl.fish is completions/qmpctl.fish,
+# mode 644, and fish, given DIR in fish_complete_path, loads it for the
+# qmpctl in BINDIR (fish loads completions only for commands it finds).
+check_fish_completion() {
+  assertEquals "fish completion mode" 644 "$(stat -c %a "$1/qmpctl.fish")"
+  assert_that "the fish completion is completions/qmpctl.fish" cmp -s completions/qmpctl.fish \
+    "$1/qmpctl.fish"
+  if ! command -v fish >/dev/null; then
+    echo "test_install.sh: fish is not installed (apt-get install fish): not loading $1/qmpctl.fish" >&2
+    return 0
+  fi
+  assertEquals "fish loads qmpctl.fish from $1" "--version" \
+    "$(PATH=$2:$PATH XDG_CONFIG_HOME=$T/xdg XDG_DATA_HOME=$T/xdg timeout -k 2 20 fish --no-config -c \
+      'set fish_complete_path $argv[1]; complete -C "qmpctl --versio"' "$1" 2>&1 | cut -f 1)"
+}
+
 test_install_and_uninstall_with_prefix() {
   local root=$T/root
   mk install DESTDIR="$root" PREFIX=/usr
   assertEquals "make install; $(cat "$T/make.out")" 0 "$rc"
   assertEquals "installed files" \
     "$(printf '%s\n' ./usr/bin/qmpctl ./usr/share/bash-completion/completions/qmpctl \
-      ./usr/share/man/man1/qmpctl.1)" "$(files_under "$root")"
+      ./usr/share/fish/vendor_completions.d/qmpctl.fish ./usr/share/man/man1/qmpctl.1 \
+      ./usr/share/zsh/vendor-completions/_qmpctl)" "$(files_under "$root")"
 
   # The binary runs from where it was put.
   run_q_to "$T/out" -t 5 --version
@@ -72,12 +104,14 @@ test_install_and_uninstall_with_prefix() {
   assert_that "rendered man page has EXIT STATUS" grep -q '^EXIT STATUS' "$T/man.txt"
   assert_that "rendered man page has --wait-event" grep -q -- '--wait-event' "$T/man.txt"
 
-  # The completion file is qmpctl.bash, and loads.
+  # The completion files are those of completions/, and load.
   local comp=$root/usr/share/bash-completion/completions/qmpctl
   assertEquals "completion mode" 644 "$(stat -c %a "$comp")"
-  assert_that "the completion file is qmpctl.bash" cmp -s qmpctl.bash "$comp"
+  assert_that "the completion file is qmpctl.bash" cmp -s completions/qmpctl.bash "$comp"
   assertEquals "the completion registers _qmpctl" "complete -F _qmpctl qmpctl" \
     "$(bash -c 'source "$1" && complete -p qmpctl' _ "$comp" 2>&1)"
+  check_zsh_completion "$root/usr/share/zsh/vendor-completions"
+  check_fish_completion "$root/usr/share/fish/vendor_completions.d" "$root/usr/bin"
 
   # Installing again over it is fine.
   mk install DESTDIR="$root" PREFIX=/usr
@@ -99,7 +133,9 @@ test_install_default_prefix_under_destdir() {
   assertEquals "installed under /usr/local" \
     "$(printf '%s\n' ./usr/local/bin/qmpctl \
       ./usr/local/share/bash-completion/completions/qmpctl \
-      ./usr/local/share/man/man1/qmpctl.1)" "$(files_under "$root")"
+      ./usr/local/share/fish/vendor_completions.d/qmpctl.fish \
+      ./usr/local/share/man/man1/qmpctl.1 \
+      ./usr/local/share/zsh/vendor-completions/_qmpctl)" "$(files_under "$root")"
   mk uninstall DESTDIR="$root"
   assertEquals "make uninstall (default PREFIX); $(cat "$T/make.out")" 0 "$rc"
   assertEquals "make uninstall leaves no file" "" "$(files_under "$root")"
@@ -108,17 +144,20 @@ test_install_default_prefix_under_destdir() {
 test_install_dir_overrides() {
   local root=$T/over
   local vars=(DESTDIR="$root" PREFIX=/opt/q BINDIR=/opt/q/sbin MANDIR=/opt/q/man
-    BASHCOMPDIR=/etc/bash_completion.d)
+    BASHCOMPDIR=/etc/bash_completion.d ZSHCOMPDIR=/opt/q/zsh FISHCOMPDIR=/opt/q/fish)
   mk install "${vars[@]}"
   assertEquals "make install with overrides; $(cat "$T/make.out")" 0 "$rc"
   assertEquals "installed where the variables say" \
-    "$(printf '%s\n' ./etc/bash_completion.d/qmpctl ./opt/q/man/man1/qmpctl.1 \
-      ./opt/q/sbin/qmpctl)" "$(files_under "$root")"
+    "$(printf '%s\n' ./etc/bash_completion.d/qmpctl ./opt/q/fish/qmpctl.fish \
+      ./opt/q/man/man1/qmpctl.1 ./opt/q/sbin/qmpctl ./opt/q/zsh/_qmpctl)" \
+    "$(files_under "$root")"
   "$root/opt/q/sbin/qmpctl" --version >"$T/out" 2>"$T/err"
   rc=$?
   assert_ok "qmpctl --version from BINDIR"
   render "$root/opt/q/man/man1/qmpctl.1" >"$T/man.txt"
   assert_that "man page from MANDIR renders" grep -q '^EXIT STATUS' "$T/man.txt"
+  check_zsh_completion "$root/opt/q/zsh"
+  check_fish_completion "$root/opt/q/fish" "$root/opt/q/sbin"
 
   mk uninstall "${vars[@]}"
   assertEquals "make uninstall with overrides; $(cat "$T/make.out")" 0 "$rc"

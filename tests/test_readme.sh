@@ -78,7 +78,7 @@ test_at_least_four_recipes() {
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
-  for name in qemu-version block-job shutdown guest-file; do
+  for name in qemu-version block-job shutdown guest-file many-vms; do
     assert_that "recipe $name must be in README" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
@@ -190,6 +190,54 @@ test_demo_commands_paste_back() {
   assertEquals "only no-such-command fails" 1 "$(grep -c '^(exit status 1)' "$T/demo")"
   assertEquals "the other runs succeed" "$(( $(wc -l <"$T/demo.cmds") - 1 ))" \
     "$(grep -c '^(exit status 0)' "$T/demo")"
+
+# ---------------------------------------------------------------- (e)
+
+# start_vms NAME...: one QEMU per NAME, its monitor on $T/vms/NAME.sock.
+start_vms() {
+  local name
+  mkdir -p "$T/vms"
+  for name in "$@"; do
+    start_qemu_unix "$name" "$T/vms/$name.sock" \
+      -qmp "unix:$T/vms/$name.sock,server=on,wait=off" || return 1
+  done
+}
+
+# assert_vm_line SOCK: stdout has exactly one line for SOCK, "SOCK JSON",
+# and the JSON says the VM is running.
+assert_vm_line() {
+  local lines
+  lines=$(grep -cF -- "$1 " "$T/out")
+  assertEquals "many-vms: lines for $1; $(ctx)" 1 "$lines"
+  assertEquals "many-vms: status of $1; $(ctx)" running \
+    "$(grep -F -- "$1 " "$T/out" | cut -d ' ' -f 2- | jq -r .status 2>&1)"
+}
+
+test_recipe_many_vms() {
+  assert_that "three QEMUs must start" start_vms vm1 vm2 vm3 || return 0
+  run_recipe many-vms VM_DIR="$T/vms"
+  assert_recipe_ok many-vms
+  assert_no_stderr many-vms
+  assertEquals "many-vms: one line per VM; $(ctx)" 3 "$(wc -l <"$T/out")"
+  local name
+  for name in vm1 vm2 vm3; do
+    assert_vm_line "$T/vms/$name.sock"
+  done
+}
+
+test_recipe_many_vms_one_dead() {
+  # A socket nobody listens on: its line holds the error, the others are
+  # answered all the same, and the recipe fails.
+  assert_that "two QEMUs must start" start_vms vm1 vm2 || return 0
+  python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    "$T/vms/dead.sock"
+  run_recipe many-vms VM_DIR="$T/vms"
+  assertEquals "many-vms with a dead socket: xargs's status; $(ctx)" 123 "$rc"
+  assertEquals "many-vms with a dead socket: one line per socket; $(ctx)" 3 "$(wc -l <"$T/out")"
+  assert_vm_line "$T/vms/vm1.sock"
+  assert_vm_line "$T/vms/vm2.sock"
+  assert_that "many-vms: the dead socket's line has the error; $(ctx)" \
+    grep -qE "^$T/vms/dead.sock qmpctl: .*Connection refused" "$T/out"
 }
 
 . shunit2

@@ -1,0 +1,98 @@
+# Bash completion for qmpctl.  Completes options; with -s ADDR (or
+# QMP_SOCKET) given, completes -c and --describe from the server itself.
+
+# Every option of qmpctl, in two lists: those without an argument, and those
+# that take one.  A new option goes into one of them; an argument the case
+# in _qmpctl does not know is left for the user to type.
+_qmpctl_flags='
+	-p --pretty -f --full -r --raw -k --keep-going -n --no-stdin --qga --oob
+	--greeting --list-commands --json -h --help -V --version'
+_qmpctl_with_arg='
+	-s --socket -c --command -a --args -t --timeout --wait --max-size
+	--wait-event --fail-event --match --count --events --listen --pass-fd
+	--hmp --describe --trace'
+
+# _qmpctl_word WORD: WORD as typed on the line, without its quotes or
+# backslashes, and with a leading ~/ expanded.
+_qmpctl_word()
+{
+	local w=$1
+	case $w in
+	\'*\') w=${w:1:${#w}-2} ;;
+	\"*\") w=${w:1:${#w}-2} ;;
+	*\\*) w=$(printf '%s\n' "$w" | sed 's/\\\(.\)/\1/g') ;;
+	esac
+	printf '%s\n' "${w/#\~\//$HOME/}"
+}
+
+_qmpctl_addr()
+{
+	local i
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		-s) _qmpctl_word "${COMP_WORDS[i + 1]}"; return ;;
+		--socket)
+			# Bash splits "--socket=ADDR" into "--socket" "=" "ADDR".
+			if [ "${COMP_WORDS[i + 1]}" = = ]; then
+				_qmpctl_word "${COMP_WORDS[i + 2]}"
+			else
+				_qmpctl_word "${COMP_WORDS[i + 1]}"
+			fi
+			return ;;
+		--socket=*) _qmpctl_word "${COMP_WORDS[i]#--socket=}"; return ;;
+		esac
+	done
+	printf '%s\n' "${QMP_SOCKET:-}"
+}
+
+_qmpctl_has()
+{
+	local w
+	for w in "${COMP_WORDS[@]}"; do
+		[ "$w" = "$1" ] && return 0
+	done
+	return 1
+}
+
+_qmpctl()
+{
+	local cur prev addr names qga= w
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	# "--opt=VALUE" arrives as "--opt" "=" "VALUE".
+	if [ "$cur" = = ]; then
+		cur=
+	elif [ "$prev" = = ] && [ "$COMP_CWORD" -ge 2 ]; then
+		prev=${COMP_WORDS[COMP_CWORD - 2]}
+	fi
+
+	case $prev in
+	-s|--socket|--listen|--events|--trace)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return ;;
+	-a|--args)
+		# JSON is typed; @FILE names a file.
+		case $cur in
+		@*)
+			compopt -o filenames 2>/dev/null
+			mapfile -t COMPREPLY < <(compgen -f -P @ -- "${cur#@}") ;;
+		esac
+		return ;;
+	-c|--command|--describe)
+		addr=$(_qmpctl_addr)
+		[ -n "$addr" ] || return
+		_qmpctl_has --qga && qga=--qga
+		names=$(qmpctl -s "$addr" $qga -t 2 --list-commands 2>/dev/null)
+		COMPREPLY=($(compgen -W "$names" -- "$cur"))
+		return ;;
+	esac
+	for w in $_qmpctl_with_arg; do
+		[ "$prev" = "$w" ] && return
+	done
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$_qmpctl_flags $_qmpctl_with_arg" \
+		    -- "$cur"))
+	fi
+}
+complete -F _qmpctl qmpctl

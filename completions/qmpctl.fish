@@ -1,0 +1,79 @@
+# fish completion for qmpctl.  Completes the options and their arguments and,
+# once the server address is known from -s or QMP_SOCKET, the command names
+# after -c and --describe, which it asks the server for with
+# "qmpctl --list-commands".
+
+# Operands (KEY=VALUE, KEY:=JSON) are typed, not file names.
+complete -c qmpctl -f
+
+# Every option of qmpctl, one line each: a new option is a new line here.
+# -r: takes an argument; -F: a file name; -x: an argument that is no file.
+complete -c qmpctl -s s -l socket -r -F -d 'server address (default: $QMP_SOCKET)'
+complete -c qmpctl -s c -l command -x -a '(__qmpctl_commands)' -d 'the command to run'
+complete -c qmpctl -s a -l args -x -a '(__qmpctl_args)' -d 'its arguments: JSON, @FILE or @-'
+complete -c qmpctl -s t -l timeout -x -d 'bound the whole run (seconds; 0: none)'
+complete -c qmpctl -l wait -x -d 'retry the connect for up to SECONDS'
+complete -c qmpctl -l max-size -x -d 'largest message accepted (suffix K, M or G)'
+complete -c qmpctl -s p -l pretty -d 'indent the output'
+complete -c qmpctl -s f -l full -d 'print whole reply objects'
+complete -c qmpctl -s r -l raw -d 'print a string result as bare text'
+complete -c qmpctl -s k -l keep-going -d 'in a batch, run the rest after a command error'
+complete -c qmpctl -s n -l no-stdin -d 'never read commands from standard input'
+complete -c qmpctl -l wait-event -x -d 'wait for events with one of these comma-separated names'
+complete -c qmpctl -l fail-event -x -d 'events that mean the operation failed (exit 10)'
+complete -c qmpctl -l match -x -d 'KEY=VALUE, KEY (present) or !KEY (absent), for the event before it'
+complete -c qmpctl -l count -x -d 'print N matching events (0: until the deadline)'
+complete -c qmpctl -l events -r -F -d 'write every event seen to FILE (- for stderr)'
+complete -c qmpctl -l qga -d 'the peer is the guest agent (qemu-ga)'
+complete -c qmpctl -l listen -r -F -d 'wait for QEMU to connect to ADDR'
+complete -c qmpctl -l pass-fd -x -d 'pass descriptor N with the command'
+complete -c qmpctl -l hmp -x -d 'run a human monitor command'
+complete -c qmpctl -l oob -d 'enable out-of-band execution and use exec-oob'
+complete -c qmpctl -l greeting -d "print the server's greeting first"
+complete -c qmpctl -l list-commands -d "print the names of the server's commands"
+complete -c qmpctl -l describe -x -a '(__qmpctl_commands)' -d "describe a command or event from the server's schema"
+complete -c qmpctl -l json -d 'with --describe, print the description as JSON'
+complete -c qmpctl -l trace -r -F -d 'write every message sent and received to FILE (- for stderr)'
+complete -c qmpctl -s h -l help -d 'print the usage and exit'
+complete -c qmpctl -s V -l version -d 'print the version and exit'
+
+# __qmpctl_addr: the server address of the command line (the last -s ADDR,
+# -sADDR, --socket ADDR or --socket=ADDR before the cursor), or QMP_SOCKET.
+function __qmpctl_addr
+    set -l tokens (commandline -opc)
+    set -l addr $QMP_SOCKET
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case -s --socket
+                set i (math $i + 1)
+                set -q tokens[$i]; and set addr $tokens[$i]
+            case '--socket=*'
+                set addr (string replace -- --socket= '' $tokens[$i])
+            case '-s?*'
+                set addr (string sub -s 3 -- $tokens[$i])
+        end
+        set i (math $i + 1)
+    end
+    string replace -r -- '^~/' "$HOME/" $addr
+end
+
+# __qmpctl_commands: the server's command names, asked within 2 seconds
+# (with --qga if it is on the line); nothing without an address.
+function __qmpctl_commands
+    set -l addr (__qmpctl_addr)
+    test -n "$addr"; or return
+    set -l qga
+    contains -- --qga (commandline -opc); and set qga --qga
+    qmpctl -s $addr $qga -t 2 --list-commands 2>/dev/null \
+        | string replace -r -- '$' \t'QMP command'
+end
+
+# __qmpctl_args: after -a, @FILE names a file and @- standard input; JSON is
+# typed.
+function __qmpctl_args
+    set -l tok (commandline -ct)
+    string match -q -- '@*' $tok; or return
+    printf '%s\t%s\n' @- 'standard input'
+    __fish_complete_path (string sub -s 2 -- $tok) | string replace -r -- '^' @
+end
