@@ -350,7 +350,7 @@ assert_cmd_error() {
     _jq_true '.desc | type == "string"' "$T/out"
   desc=$(jq -r .desc "$T/out" 2>/dev/null)
   assert_err_line "" "$2"
-  assertEquals "${what}stderr; $(ctx)" "qmpctl: $1: $desc" "$(cat "$T/err")"
+  assertEquals "${what}stderr; $(ctx)" "qmpctl: $1: $desc" "$(head -n 1 "$T/err")"
 }
 
 # _jq_true FILTER FILE: FILE holds one JSON value and FILTER gives exactly

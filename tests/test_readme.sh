@@ -190,6 +190,7 @@ test_demo_commands_paste_back() {
   assertEquals "only no-such-command fails" 1 "$(grep -c '^(exit status 1)' "$T/demo")"
   assertEquals "the other runs succeed" "$(( $(wc -l <"$T/demo.cmds") - 1 ))" \
     "$(grep -c '^(exit status 0)' "$T/demo")"
+}
 
 # ---------------------------------------------------------------- (e)
 
