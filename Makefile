@@ -32,8 +32,8 @@ QLDLIBS  = $(QLDLIBS_$(STATIC_JANSSON)_$(JANSSON_A))
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
-SRCS = qmpctl.c qmp_core.c
-HDRS = qmp_core.h
+SRCS = qmpctl.c qmp_core.c qmp_json.c
+HDRS = qmp_core.h qmp_json.h
 
 all: qmpctl
 
@@ -43,6 +43,20 @@ qmpctl: $(SRCS) $(HDRS)
 # The same program with AddressSanitizer and UndefinedBehaviorSanitizer.
 qmpctl-asan: $(SRCS) $(HDRS)
 	$(CC) $(QCFLAGS) -O1 -g $(SAN) $(LDFLAGS) -o $@ $(SRCS) $(QLDLIBS)
+
+# Table-driven checks of qmp_json.c (reader, writer, number comparison),
+# built plain and with the sanitizers; "make unit" runs both.
+tests/unit_json: tests/unit_json.c qmp_json.c qmp_json.h
+	$(CC) $(QCFLAGS) -I. $(LDFLAGS) -o $@ tests/unit_json.c qmp_json.c \
+	    $(QLDLIBS)
+
+tests/unit_json-asan: tests/unit_json.c qmp_json.c qmp_json.h
+	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ tests/unit_json.c \
+	    qmp_json.c $(QLDLIBS)
+
+unit: tests/unit_json tests/unit_json-asan
+	@tests/unit_json
+	@tests/unit_json-asan
 
 tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
@@ -54,6 +68,7 @@ deps:
 
 # Runs every test against the normal build, then against the sanitized one.
 check: deps
+	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer
 	@QMPCTL=./qmpctl sh tests/run.sh
 	@QMPCTL=./qmpctl-asan sh tests/run.sh
@@ -78,20 +93,20 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 FUZZ_BINS    = build/fuzz/fuzz_framer build/fuzz/fuzz_client \
 	       build/fuzz/fuzz_address
 
-build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_framer.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
-build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_client.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
-build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_address.c \
-	    qmp_core.c $(QLDLIBS)
+	    qmp_core.c qmp_json.c $(QLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -126,6 +141,7 @@ lint:
 	mandoc -Tlint -W warning qmpctl.1
 
 clean:
-	rm -f qmpctl qmpctl-asan tests/fakepeer *.o
+	rm -f qmpctl qmpctl-asan tests/fakepeer tests/unit_json \
+	    tests/unit_json-asan *.o
 
-.PHONY: all deps check demo install uninstall lint clean
+.PHONY: all deps check unit demo install uninstall lint clean
