@@ -361,10 +361,13 @@ load_args(const char *spec)
 		text = read_all(fd, name, opt.max_size, &len);
 		if (fd != STDIN_FILENO)
 			close(fd);
-		v = json_loadb(text, len, 0, &jerr);
+		v = qmp_json_loadb(text, len, QMP_JSON_REJECT_DUPLICATES,
+		    &jerr);
 		free(text);
 	} else
-		v = json_loads(spec, 0, &jerr);
+		v = qmp_json_loadb(spec, strlen(spec),
+		    QMP_JSON_REJECT_DUPLICATES, &jerr);
+	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	if (v == NULL)
 		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
 		    jerr.text, jerr.line, jerr.column);
@@ -399,7 +402,7 @@ check_command(json_t *cmd)
 	json_object_foreach(cmd, key, v) {
 		if (strcmp(key, "execute") == 0 ||
 		    strcmp(key, "exec-oob") == 0) {
-			if (!json_is_string(v))
+			if (!qmp_json_is_string(v))
 				return "\"execute\" (or \"exec-oob\") must be "
 				    "a string";
 			names++;
@@ -466,7 +469,8 @@ next_command(struct input *in)
 			usage_error("stdin: %s", strerror(errno));
 	}
 	in->count++;
-	cmd = json_loadb(m, len, 0, &jerr);
+	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
+	cmd = qmp_json_loadb(m, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
 	if (cmd == NULL)
 		usage_error("stdin: command %lu: invalid JSON: %s", in->count,
 		    jerr.text);
@@ -479,146 +483,16 @@ next_command(struct input *in)
 
 /* ---- Output ---------------------------------------------------------- */
 
-/* Bytes that a JSON string cannot hold as they are. */
-static const unsigned char needs_escape[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/* Returns 0 after writing s as a JSON string literal to fp, -1 on error. */
-static int
-write_string(FILE *fp, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i = 0, run;
-	unsigned char c;
-	char esc[7];
-
-	if (putc('"', fp) == EOF)
-		return -1;
-	while (i < n) {
-		/* Copy a run of bytes that need no escape in one go. */
-		for (run = i; run < n && !needs_escape[(unsigned char)s[run]];
-		    run++)
-			;
-		if (run > i && fwrite(s + i, 1, run - i, fp) != run - i)
-			return -1;
-		if (run == n)
-			break;
-		c = (unsigned char)s[run];
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc[6] = '\0';
-		}
-		if (fputs(esc, fp) == EOF)
-			return -1;
-		i = run + 1;
-	}
-	return putc('"', fp) == EOF ? -1 : 0;
-}
-
-/*
- * Returns 0 after writing v as JSON to fp, compact or indented by two
- * spaces a level (as jansson would), -1 on error.  Strings are copied in
- * runs, which keeps multi-megabyte replies fast.
- */
-static int
-write_json(FILE *fp, json_t *v, int pretty, int depth)
-{
-	const char *key;
-	json_t *item;
-	size_t i, n;
-	char *text;
-	int r;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-	case JSON_ARRAY:
-		n = json_is_object(v) ? json_object_size(v) :
-		    json_array_size(v);
-		if (putc(json_is_object(v) ? '{' : '[', fp) == EOF)
-			return -1;
-		i = 0;
-		if (json_is_object(v)) {
-			json_object_foreach(v, key, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_string(fp, key, strlen(key)) < 0 ||
-				    fputs(pretty ? ": " : ":", fp) == EOF ||
-				    write_json(fp, item, pretty, depth + 1) < 0)
-					return -1;
-			}
-		} else {
-			json_array_foreach(v, n, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_json(fp, item, pretty, depth + 1) < 0)
-					return -1;
-			}
-		}
-		if (pretty && i > 0 && fprintf(fp, "\n%*s", 2 * depth, "") < 0)
-			return -1;
-		return putc(json_is_object(v) ? '}' : ']', fp) == EOF ? -1 : 0;
-	case JSON_STRING:
-		return write_string(fp, json_string_value(v),
-		    json_string_length(v));
-	case JSON_INTEGER:
-		return fprintf(fp, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v)) < 0 ? -1 : 0;
-	case JSON_TRUE:
-		return fputs("true", fp) == EOF ? -1 : 0;
-	case JSON_FALSE:
-		return fputs("false", fp) == EOF ? -1 : 0;
-	case JSON_NULL:
-		return fputs("null", fp) == EOF ? -1 : 0;
-	default:
-		/* Reals: jansson's own formatting. */
-		if ((text = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
-			return -1;
-		r = fputs(text, fp) == EOF ? -1 : 0;
-		free(text);
-		return r;
-	}
-}
-
 /* Returns 0 after writing v as one JSON text and a newline, -1 on error. */
 static int
 print_json(json_t *v)
 {
-	if (opt.raw && json_is_string(v)) {
+	if (opt.raw && qmp_json_is_string(v)) {
 		size_t n = json_string_length(v);
 
 		if (fwrite(json_string_value(v), 1, n, stdout) != n)
 			return -1;
-	} else if (write_json(stdout, v, opt.pretty, 0) < 0)
+	} else if (qmp_json_write(stdout, v, opt.pretty) < 0)
 		return -1;
 	if (putchar('\n') == EOF)
 		return -1;
@@ -701,12 +575,11 @@ event_matches(json_t *event, const struct match *m)
 	}
 	if (v == NULL)
 		return 0;
-	if (m->value != NULL && json_is_number(v) &&
-	    json_is_number(m->value))
-		return json_number_value(v) == json_number_value(m->value);
-	if (m->value != NULL && json_equal(v, m->value))
+	/* Numbers by exact value: 1 = 1.0 = 1e0, never through a double. */
+	if (m->value != NULL && qmp_json_equal(v, m->value))
 		return 1;
-	return json_is_string(v) && strcmp(json_string_value(v), m->text) == 0;
+	return qmp_json_is_string(v) &&
+	    strcmp(json_string_value(v), m->text) == 0;
 }
 
 /* Returns 1 when the event is one --wait-event asked for. */
@@ -739,7 +612,7 @@ print_event(json_t *event)
 	ev.printed++;
 	if (ev.out_failed)
 		return;
-	if (write_json(stdout, event, opt.pretty, 0) < 0 ||
+	if (qmp_json_write(stdout, event, opt.pretty) < 0 ||
 	    putchar('\n') == EOF || fflush(stdout) != 0)
 		ev.out_failed = errno ? errno : EIO;
 }
@@ -750,7 +623,7 @@ on_event(void *ctx, json_t *event)
 {
 	(void)ctx;
 	if (ev.log != NULL && !ev.log_failed) {
-		if (write_json(ev.log, event, 0, 0) < 0 ||
+		if (qmp_json_write(ev.log, event, 0) < 0 ||
 		    fputc('\n', ev.log) == EOF || fflush(ev.log) != 0)
 			ev.log_failed = errno ? errno : EIO;
 	}
@@ -780,7 +653,8 @@ add_match(const char *s)
 	m = &ev.m[ev.nm++];
 	m->key = strndup(s, (size_t)(eq - s));
 	m->text = eq + 1;
-	m->value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+	m->value = qmp_json_loadb(eq + 1, strlen(eq + 1), QMP_JSON_DECODE_ANY,
+	    NULL);
 	if (m->key == NULL) {
 		warnx_("out of memory");
 		exit(EX_LOCAL);
@@ -909,7 +783,8 @@ operand_args(int argc, char **argv, json_t *base)
 		ops[i].keylen = (size_t)(eq - s);
 		if (eq > s && eq[-1] == ':') {
 			ops[i].keylen--;
-			ops[i].value = json_loads(eq + 1, JSON_DECODE_ANY,
+			ops[i].value = qmp_json_loadb(eq + 1, strlen(eq + 1),
+			    QMP_JSON_DECODE_ANY | QMP_JSON_REJECT_DUPLICATES,
 			    &jerr);
 			if (ops[i].value == NULL)
 				usage_error("operand '%s': invalid JSON: %s", s,
@@ -1396,7 +1271,7 @@ run_command(struct qmp *q, json_t *cmd, int first)
 		return EX_OK;
 	}
 	if (st == QMP_OK && opt.hmp != NULL &&
-	    json_is_string(json_object_get(reply, "return")) && !opt.full) {
+	    qmp_json_is_string(json_object_get(reply, "return")) && !opt.full) {
 		json_t *ret = json_object_get(reply, "return");
 		size_t n = json_string_length(ret);
 
