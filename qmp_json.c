@@ -949,7 +949,7 @@ json_t *
 qmp_json_loadb(const char *buf, size_t len, unsigned flags,
     json_error_t *err)
 {
-	struct reader *r;
+	struct reader rd, *r = &rd;
 	json_t *root = NULL, *v, *top;
 	const char *key = NULL;
 	size_t klen = 0, depth = 0;
@@ -957,14 +957,10 @@ qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 	unsigned char c;
 	int isobj;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		if (err != NULL) {
-			memset(err, 0, sizeof(*err));
-			snprintf(err->text, sizeof(err->text) - 1,
-			    "out of memory");
-		}
-		return NULL;
-	}
+	/* Only the stack's used entries are ever read: no need to clear it. */
+	r->failed = 0;
+	r->key.p = r->val.p = NULL;
+	r->key.len = r->key.cap = r->val.len = r->val.cap = 0;
 	r->buf = r->p = (const unsigned char *)buf;
 	r->end = r->buf + len;
 	r->flags = flags;
@@ -1028,7 +1024,6 @@ qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 				}
 				free(r->key.p);
 				free(r->val.p);
-				free(r);
 				return root;
 			}
 			top = r->stack[depth - 1];
@@ -1056,7 +1051,6 @@ out:
 	json_decref(root);
 	free(r->key.p);
 	free(r->val.p);
-	free(r);
 	return NULL;
 }
 
@@ -1095,27 +1089,67 @@ escape_free(const char *s, size_t i, size_t n)
 	return i;
 }
 
-/* Returns 0 after writing s as a JSON string literal to fp, -1 on error. */
+/*
+ * Where the writer puts its bytes: a stdio stream, or (fp NULL) a buffer
+ * in memory.
+ */
+struct sink {
+	FILE *fp;
+	struct sbuf mem;
+};
+
+/* Returns 0 after writing s[0..n) to o, -1 on error. */
 static int
-write_string(FILE *fp, const char *s, size_t n)
+put(struct sink *o, const char *s, size_t n)
+{
+	if (o->fp != NULL && n == 1)
+		return putc(*s, o->fp) == EOF ? -1 : 0;
+	if (o->fp != NULL)
+		return n == 0 || fwrite(s, 1, n, o->fp) == n ? 0 : -1;
+	return sbuf_add(&o->mem, s, n);
+}
+
+#define PUTS(o, lit)	put((o), (lit), sizeof(lit) - 1)
+
+/* Returns 0 after writing a newline and 2 * depth spaces, -1 on error. */
+static int
+indent(struct sink *o, int depth)
+{
+	static const char spaces[] = "\n                                ";
+	size_t n = 2 * (size_t)depth, k;
+
+	if (put(o, spaces, 1) < 0)
+		return -1;
+	for (; n > 0; n -= k) {
+		k = n < sizeof(spaces) - 2 ? n : sizeof(spaces) - 2;
+		if (put(o, spaces + 1, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Returns 0 after writing s as a JSON string literal to o, -1 on error. */
+static int
+write_string(struct sink *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0, run;
 	unsigned char c;
-	char esc[7];
+	char esc[6];
+	size_t k;
 
-	if (putc('"', fp) == EOF)
+	if (PUTS(o, "\"") < 0)
 		return -1;
 	while (i < n) {
 		/* Copy a run of bytes that need no escape in one go. */
 		run = escape_free(s, i, n);
-		if (run > i && fwrite(s + i, 1, run - i, fp) != run - i)
+		if (put(o, s + i, run - i) < 0)
 			return -1;
 		if (run == n)
 			break;
 		c = (unsigned char)s[run];
 		esc[0] = '\\';
-		esc[2] = '\0';
+		k = 2;
 		switch (c) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
@@ -1128,74 +1162,73 @@ write_string(FILE *fp, const char *s, size_t n)
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			esc[6] = '\0';
+			k = 6;
 		}
-		if (fputs(esc, fp) == EOF)
+		if (put(o, esc, k) < 0)
 			return -1;
 		i = run + 1;
 	}
-	return putc('"', fp) == EOF ? -1 : 0;
+	return PUTS(o, "\"");
 }
 
 /* Returns 0 after writing v at nesting depth, -1 on error. */
 static int
-write_value(FILE *fp, const json_t *v, int pretty, int depth)
+write_value(struct sink *o, const json_t *v, int pretty, int depth)
 {
 	const char *key, *num;
+	char buf[32];
 	json_t *item;
 	size_t i, n;
 	char *text;
-	int r;
+	int r, isobj;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 	case JSON_ARRAY:
-		if (putc(json_is_object(v) ? '{' : '[', fp) == EOF)
+		isobj = json_is_object(v);
+		if (put(o, isobj ? "{" : "[", 1) < 0)
 			return -1;
 		i = 0;
-		if (json_is_object(v)) {
+		if (isobj) {
 			json_object_foreach(mutable(v), key, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_string(fp, key, strlen(key)) < 0 ||
-				    fputs(pretty ? ": " : ":", fp) == EOF ||
-				    write_value(fp, item, pretty, depth + 1) < 0)
+				if ((i++ > 0 && PUTS(o, ",") < 0) ||
+				    (pretty && indent(o, depth + 1) < 0) ||
+				    write_string(o, key, strlen(key)) < 0 ||
+				    (pretty ? PUTS(o, ": ") : PUTS(o, ":")) < 0 ||
+				    write_value(o, item, pretty, depth + 1) < 0)
 					return -1;
 			}
 		} else {
 			json_array_foreach(v, n, item) {
-				if ((i++ > 0 && putc(',', fp) == EOF) ||
-				    (pretty && fprintf(fp, "\n%*s",
-				    2 * (depth + 1), "") < 0) ||
-				    write_value(fp, item, pretty, depth + 1) < 0)
+				if ((i++ > 0 && PUTS(o, ",") < 0) ||
+				    (pretty && indent(o, depth + 1) < 0) ||
+				    write_value(o, item, pretty, depth + 1) < 0)
 					return -1;
 			}
 		}
-		if (pretty && i > 0 && fprintf(fp, "\n%*s", 2 * depth, "") < 0)
+		if (pretty && i > 0 && indent(o, depth) < 0)
 			return -1;
-		return putc(json_is_object(v) ? '}' : ']', fp) == EOF ? -1 : 0;
+		return put(o, isobj ? "}" : "]", 1);
 	case JSON_STRING:
-		if ((num = qmp_json_number_text(v)) != NULL) {
-			n = json_string_length(v) - 1;
-			return fwrite(num, 1, n, fp) != n ? -1 : 0;
-		}
-		return write_string(fp, json_string_value(v),
+		if ((num = qmp_json_number_text(v)) != NULL)
+			return put(o, num, json_string_length(v) - 1);
+		return write_string(o, json_string_value(v),
 		    json_string_length(v));
 	case JSON_INTEGER:
-		return fprintf(fp, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v)) < 0 ? -1 : 0;
+		r = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return r < 0 ? -1 : put(o, buf, (size_t)r);
 	case JSON_TRUE:
-		return fputs("true", fp) == EOF ? -1 : 0;
+		return PUTS(o, "true");
 	case JSON_FALSE:
-		return fputs("false", fp) == EOF ? -1 : 0;
+		return PUTS(o, "false");
 	case JSON_NULL:
-		return fputs("null", fp) == EOF ? -1 : 0;
+		return PUTS(o, "null");
 	default:
 		/* Reals: jansson's own formatting. */
 		if ((text = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
 			return -1;
-		r = fputs(text, fp) == EOF ? -1 : 0;
+		r = put(o, text, strlen(text));
 		free(text);
 		return r;
 	}
@@ -1204,25 +1237,21 @@ write_value(FILE *fp, const json_t *v, int pretty, int depth)
 int
 qmp_json_write(FILE *fp, const json_t *v, int pretty)
 {
-	return write_value(fp, v, pretty, 0);
+	struct sink o = { fp, { NULL, 0, 0 } };
+
+	return write_value(&o, v, pretty, 0);
 }
 
 char *
 qmp_json_dumps(const json_t *v, size_t *len)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *fp;
-	int r;
+	struct sink o = { NULL, { NULL, 0, 0 } };
 
 	*len = 0;
-	if ((fp = open_memstream(&text, &size)) == NULL)
-		return NULL;
-	r = write_value(fp, v, 0, 0);
-	if (fclose(fp) != 0 || r < 0) {
-		free(text);
+	if (write_value(&o, v, 0, 0) < 0 || sbuf_add(&o.mem, "", 1) < 0) {
+		free(o.mem.p);
 		return NULL;
 	}
-	*len = size;
-	return text;
+	*len = o.mem.len - 1;
+	return o.mem.p;
 }
