@@ -352,6 +352,7 @@ load_args(const char *spec)
 	json_t *v;
 	int fd;
 
+	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	if (spec[0] == '@') {
 		name = spec[1] == '-' && spec[2] == '\0' ? "stdin" : spec + 1;
 		if (strcmp(name, "stdin") == 0 && spec[1] == '-')
@@ -367,7 +368,6 @@ load_args(const char *spec)
 	} else
 		v = qmp_json_loadb(spec, strlen(spec),
 		    QMP_JSON_REJECT_DUPLICATES, &jerr);
-	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	if (v == NULL)
 		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
 		    jerr.text, jerr.line, jerr.column);
