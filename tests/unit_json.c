@@ -388,6 +388,45 @@ test_dumps(void)
 	json_decref(v);
 }
 
+/*
+ * The layout is jansson's: compact as JSON_COMPACT, pretty as
+ * JSON_INDENT(2), on values jansson holds alike (no reals), nested deeper
+ * than one line of the writer's spaces.
+ */
+static void
+test_layout(void)
+{
+	static const char text[] = "{\"a\":[1,{},[],{\"b\":\"x\\ty\"}],"
+	    "\"c\":{\"d\":[true,false,null,-5]}}";
+	json_error_t err;
+	json_t *v, *w;
+	char *ours, *theirs;
+	size_t i, n;
+	FILE *fp;
+	int pretty;
+
+	v = json_loads(text, 0, &err);
+	for (i = 0; i < 40; i++)
+		v = json_pack("{s:o,s:[i]}", "k", v, "l", (int)i);
+	for (pretty = 0; pretty < 2; pretty++) {
+		ours = NULL;
+		fp = open_memstream(&ours, &n);
+		qmp_json_write(fp, v, pretty);
+		fclose(fp);
+		theirs = json_dumps(v, pretty ? JSON_INDENT(2) : JSON_COMPACT);
+		check(ours != NULL && theirs != NULL && strcmp(ours, theirs) == 0,
+		    pretty ? "pretty layout as jansson's" :
+		    "compact layout as jansson's", NULL);
+		w = qmp_json_loadb(ours, n, 0, &err);
+		check(w != NULL && qmp_json_equal(v, w), "layout reads back",
+		    NULL);
+		json_decref(w);
+		free(ours);
+		free(theirs);
+	}
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -398,6 +437,7 @@ main(void)
 	test_numbers();
 	test_equal();
 	test_dumps();
+	test_layout();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
