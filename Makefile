@@ -47,6 +47,20 @@ qmpctl: $(SRCS) $(HDRS)
 qmpctl-asan: $(SRCS) $(HDRS)
 	$(CC) $(QCFLAGS) -O1 -g $(SAN) $(LDFLAGS) -o $@ $(SRCS) $(QLDLIBS)
 
+# Table-driven checks of qmp_json.c (reader, writer, number comparison),
+# built plain and with the sanitizers; "make unit" runs both.
+tests/unit_json: tests/unit_json.c qmp_json.c qmp_json.h
+	$(CC) $(QCFLAGS) -I. $(LDFLAGS) -o $@ tests/unit_json.c qmp_json.c \
+	    $(QLDLIBS)
+
+tests/unit_json-asan: tests/unit_json.c qmp_json.c qmp_json.h
+	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ tests/unit_json.c \
+	    qmp_json.c $(QLDLIBS)
+
+unit: tests/unit_json tests/unit_json-asan
+	@tests/unit_json
+	@tests/unit_json-asan
+
 tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
 	    -o $@ tests/fakepeer.c
@@ -57,6 +71,7 @@ deps:
 
 # Runs every test against the normal build, then against the sanitized one.
 check: deps
+	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer
 	@QMPCTL=./qmpctl sh tests/run.sh
 	@QMPCTL=./qmpctl-asan sh tests/run.sh
@@ -142,6 +157,7 @@ lint:
 	mandoc -Tlint -W warning qmpctl.1
 
 clean:
-	rm -f qmpctl qmpctl-asan tests/fakepeer *.o
+	rm -f qmpctl qmpctl-asan tests/fakepeer tests/unit_json \
+	    tests/unit_json-asan *.o
 
-.PHONY: all deps check demo install uninstall lint clean
+.PHONY: all deps check unit demo install uninstall lint clean

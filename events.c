@@ -58,6 +58,7 @@ event_matches(json_t *event, const struct match *m)
 	}
 	if (v == NULL)
 		return 0;
+	/* Numbers by exact value: 1 = 1.0 = 1e0, never through a double. */
 	if (m->value != NULL && qmp_json_equal(v, m->value))
 		return 1;
 	/* A string equal to the text as given: device=drive0 for "drive0". */

@@ -134,6 +134,7 @@ load_args(const struct run *r, const char *spec)
 	json_t *v;
 	int fd;
 
+	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	if (spec[0] == '@') {
 		name = spec[1] == '-' && spec[2] == '\0' ? "stdin" : spec + 1;
 		if (strcmp(name, "stdin") == 0 && spec[1] == '-')
@@ -175,7 +176,7 @@ check_command(json_t *cmd)
 	json_object_foreach(cmd, key, v) {
 		if (strcmp(key, "execute") == 0 ||
 		    strcmp(key, "exec-oob") == 0) {
-			if (!json_is_string(v))
+			if (!qmp_json_is_string(v))
 				return "\"execute\" (or \"exec-oob\") must be "
 				    "a string";
 			names++;
@@ -263,6 +264,7 @@ next_command(struct run *r, json_t **cmd)
 			return rc;
 	}
 	r->in_count++;
+	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	*cmd = qmp_json_loadb(m, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
 	if (*cmd == NULL)
 		return usage_failure("stdin: command %lu: invalid JSON: %s",

@@ -90,7 +90,7 @@ resolve_enum(struct schema *s, const char *name, json_t *e)
 	out = json_array();
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, one)
-			if (json_is_string(one))
+			if (qmp_json_is_string(one))
 				json_array_append(out, one);
 			else
 				malformed(s, name, "an enum value is not a "
@@ -99,7 +99,7 @@ resolve_enum(struct schema *s, const char *name, json_t *e)
 		m = json_object_get(e, "members");
 		json_array_foreach(m, i, one) {
 			v = json_object_get(one, "name");
-			if (json_is_string(v))
+			if (qmp_json_is_string(v))
 				json_array_append(out, v);
 			else
 				malformed(s, name, "an enum member has no "
@@ -144,7 +144,7 @@ resolve_object(struct schema *s, const char *name, json_t *e)
 
 	json_array_foreach(json_object_get(e, "members"), i, one) {
 		mname = json_object_get(one, "name");
-		if (!json_is_string(mname)) {
+		if (!qmp_json_is_string(mname)) {
 			malformed(s, name, "a member has no name");
 			continue;
 		}
@@ -428,7 +428,7 @@ list_commands(struct run *r)
 	json_array_foreach(list, i, e) {
 		if (qga && json_is_false(json_object_get(e, "enabled")))
 			continue;
-		if (json_is_string(json_object_get(e, "name")))
+		if (qmp_json_is_string(json_object_get(e, "name")))
 			names[n++] = json_string_value(json_object_get(e,
 			    "name"));
 	}

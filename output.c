@@ -191,7 +191,7 @@ stdout_failed(struct run *r, int err)
 int
 print_json(const struct options *o, json_t *v)
 {
-	if (o->raw && json_is_string(v)) {
+	if (o->raw && qmp_json_is_string(v)) {
 		size_t n = json_string_length(v);
 
 		if (fwrite(json_string_value(v), 1, n, stdout) != n)

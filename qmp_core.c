@@ -301,38 +301,33 @@ qmp_framer_commit(struct qmp_framer *f, size_t n)
 	f->len += n;
 }
 
-/* Bytes that end a run of plain string bytes: '"', '\\', controls, 8-bit. */
+/* Bytes that end a run of string bytes the framer skips: '"' and '\\'. */
 static const unsigned char str_special[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
 };
 
-/* Notes the string that just ended at offset q if it is long and plain. */
-static void
-end_string(struct qmp_framer *f, size_t q)
+/*
+ * Returns the index of the first '"' or '\\' in b[i..end), or end.  Eight
+ * bytes at a time: (x - 0x01..01) & ~x & 0x80..80 is nonzero exactly
+ * when a byte of x is zero, and x is the word XORed with the byte sought.
+ */
+static size_t
+skip_string_bytes(const unsigned char *b, size_t i, size_t end)
 {
-	size_t len = q - f->str_start;
+	const uint64_t ones = ~(uint64_t)0 / 255, highs = ones * 0x80;
+	uint64_t w, q, bs;
 
-	if (!f->str_dirty && len >= QMP_BIG_STRING &&
-	    f->nspans < QMP_MAX_SPANS) {
-		f->spans[f->nspans].off = f->str_start;
-		f->spans[f->nspans].len = len;
-		f->nspans++;
+	while (end - i >= 8) {
+		memcpy(&w, b + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)
+			break;
+		i += 8;
 	}
+	while (i < end && !str_special[b[i]])
+		i++;
+	return i;
 }
 
 void
@@ -346,100 +341,12 @@ qmp_framer_shrink(struct qmp_framer *f)
 	}
 }
 
-/*
- * Returns the long string that item stands for (new), or NULL when item
- * is not one of the placeholders.
- */
-static json_t *
-span_value(json_t *item, const struct qmp_framer *f, const char *msg,
-    const char *tag, size_t taglen)
-{
-	const char *s = json_string_value(item);
-	size_t idx;
-
-	if (s == NULL || json_string_length(item) <= taglen ||
-	    memcmp(s, tag, taglen) != 0)
-		return NULL;
-	idx = strtoul(s + taglen, NULL, 10);
-	if (idx >= f->nspans)
-		return NULL;
-	return json_stringn_nocheck(msg + f->spans[idx].off,
-	    f->spans[idx].len);
-}
-
-/*
- * Puts the long strings back where the placeholders stand in v.  Returns
- * how many were put back.
- */
-static size_t
-restore_spans(json_t *v, const struct qmp_framer *f, const char *msg,
-    const char *tag, size_t taglen)
-{
-	const char *key;
-	json_t *item, *str;
-	size_t i, n = 0;
-
-	if (json_is_object(v)) {
-		json_object_foreach(v, key, item) {
-			if ((str = span_value(item, f, msg, tag, taglen)) != NULL)
-				n += json_object_set_new(v, key, str) == 0;
-			else
-				n += restore_spans(item, f, msg, tag, taglen);
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, item) {
-			if ((str = span_value(item, f, msg, tag, taglen)) != NULL)
-				n += json_array_set_new(v, i, str) == 0;
-			else
-				n += restore_spans(item, f, msg, tag, taglen);
-		}
-	}
-	return n;
-}
-
 json_t *
 qmp_framer_parse(const struct qmp_framer *f, const char *msg, size_t len,
     json_error_t *err)
 {
-	char tag[48], *skel, *p;
-	size_t i, from = 0, taglen, need = len;
-	json_t *v;
-	struct timespec ts;
-
-	if (f->nspans == 0)
-		return json_loadb(msg, len, JSON_ALLOW_NUL, err);
-	/*
-	 * Parse a skeleton in which each long string is a short tag, then
-	 * put the strings back: their bytes are their value.  The tag holds
-	 * a control character, which a plain string never does, and a
-	 * number that differs from run to run.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	taglen = (size_t)snprintf(tag, sizeof(tag), "\001qmpctl-%08lx-",
-	    (unsigned long)(ts.tv_nsec ^ (long)(uintptr_t)msg) & 0xffffffffUL);
-	for (i = 0; i < f->nspans; i++)
-		need = need - f->spans[i].len + taglen + 16;
-	if ((skel = malloc(need)) == NULL)
-		return json_loadb(msg, len, JSON_ALLOW_NUL, err);
-	p = skel;
-	for (i = 0; i < f->nspans; i++) {
-		memcpy(p, msg + from, f->spans[i].off - from);
-		p += f->spans[i].off - from;
-		p += sprintf(p, "\\u0001qmpctl-%08lx-%zu",
-		    (unsigned long)(ts.tv_nsec ^ (long)(uintptr_t)msg) &
-		    0xffffffffUL, i);
-		from = f->spans[i].off + f->spans[i].len;
-	}
-	memcpy(p, msg + from, len - from);
-	p += len - from;
-	v = json_loadb(skel, (size_t)(p - skel), JSON_ALLOW_NUL, err);
-	free(skel);
-	if (v != NULL && restore_spans(v, f, msg, tag, taglen) != f->nspans) {
-		/* A tag stood where it could not be put back (a key). */
-		json_decref(v);
-		v = json_loadb(msg, len, JSON_ALLOW_NUL, err);
-	}
-	return v;
+	(void)f;
+	return qmp_json_loadb(msg, len, 0, err);
 }
 
 /* Tells the skip handler, if any, of the bytes [from, to) dropped. */
@@ -516,7 +423,6 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 				return QMP_FRAME_ERROR;
 			}
 			f->depth = 1;
-			f->nspans = 0;
 			i++;
 		}
 		while (i < end) {
@@ -529,27 +435,20 @@ qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len)
 					continue;
 				}
 				/* Skip a run of plain string bytes. */
-				while (i < end && !str_special[b[i]])
-					i++;
+				i = skip_string_bytes(b, i, end);
 				if (i == end)
 					break;
 				c = b[i++];
-				if (c == '"') {
+				if (c == '"')
 					f->in_str = 0;
-					end_string(f, i - 1 - f->start);
-				} else {
-					/* An escape, a control or non-ASCII. */
-					f->str_dirty = 1;
-					f->esc = c == '\\';
-				}
+				else
+					f->esc = 1;	/* a backslash */
 				continue;
 			}
 			c = b[i++];
 			switch (c) {
 			case '"':
 				f->in_str = 1;
-				f->str_dirty = 0;
-				f->str_start = i - f->start;
 				break;
 			case '{':
 			case '[':
@@ -1280,7 +1179,7 @@ read_msg(struct qmp *q, json_t **out, const char *what)
 static int
 take_event(struct qmp *q, json_t *msg)
 {
-	if (!json_is_string(json_object_get(msg, "event")))
+	if (!qmp_json_is_string(json_object_get(msg, "event")))
 		return 0;
 	if (q->on_event != NULL)
 		q->on_event(q->event_ctx, msg);
@@ -1565,8 +1464,8 @@ static int
 valid_error(json_t *err)
 {
 	return json_is_object(err) &&
-	    json_is_string(json_object_get(err, "class")) &&
-	    json_is_string(json_object_get(err, "desc"));
+	    qmp_json_is_string(json_object_get(err, "class")) &&
+	    qmp_json_is_string(json_object_get(err, "desc"));
 }
 
 /*
@@ -1606,14 +1505,15 @@ printable(json_t *str, char *buf, size_t size)
  * connection's), or NULL.
  */
 static char *
-command_text(struct qmp *q, json_t *cmd, json_t **id)
+command_text(struct qmp *q, json_t *cmd, json_t **id, size_t *len)
 {
 	json_t *copy;
 	char *text;
 
+	/* Numbers the caller gave go out with the characters it wrote. */
 	*id = json_object_get(cmd, "id");
 	if (*id != NULL || !q->oob)
-		return qmp_json_dumps(cmd, NULL);
+		return qmp_json_dumps(cmd, len);
 	/* A short number: the id only has to be unique here. */
 	json_decref(q->last_id);
 	q->last_id = json_integer((json_int_t)++q->next_id);
@@ -1624,7 +1524,7 @@ command_text(struct qmp *q, json_t *cmd, json_t **id)
 		return NULL;
 	}
 	*id = q->last_id;
-	text = qmp_json_dumps(copy, NULL);
+	text = qmp_json_dumps(copy, len);
 	json_decref(copy);
 	return text;
 }
@@ -1670,7 +1570,11 @@ await_reply(struct qmp *q, json_t *id, json_t **reply)
 		if (json_is_null(mid))
 			mid = NULL;	/* an echo of "no id" */
 		if (mid != NULL && (id == NULL || !qmp_json_equal(mid, id))) {
-			/* A reply to somebody else's command. */
+			/*
+			 * A reply to somebody else's command.  Ids compare
+			 * by JSON value with numbers by exact value: QEMU
+			 * answers "id": 1.0 with "id": 1.
+			 */
 			json_decref(msg);
 			continue;
 		}
@@ -1703,17 +1607,18 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 	enum qmp_status st;
 	json_t *id;
 	char *text;
+	size_t len;
 
 	*reply = NULL;
 	if (q->is_unix == 0 && nfds > 0)
 		return fail(q, QMP_EUSAGE,
 		    "%s: descriptors can be passed on unix sockets only",
 		    q->name);
-	if ((text = command_text(q, cmd, &id)) == NULL)
+	if ((text = command_text(q, cmd, &id, &len)) == NULL)
 		return fail(q, QMP_ELOCAL, "out of memory");
 	q->cmd_sent = 0;
-	trace(q, QMP_TRACE_SEND, 1, text, strlen(text), nfds);
-	st = send_all(q, text, strlen(text), fds, nfds);
+	trace(q, QMP_TRACE_SEND, 1, text, len, nfds);
+	st = send_all(q, text, len, fds, nfds);
 	free(text);
 	if (st != QMP_OK)
 		return st;

@@ -35,6 +35,8 @@
 
 #include <jansson.h>
 
+#include "qmp_json.h"
+
 /* What went wrong, by kind. */
 enum qmp_status {
 	QMP_OK = 0,
@@ -94,18 +96,7 @@ enum qmp_status qmp_parse_address(const char *s, struct qmp_addr *a,
  * One linear pass over the bytes: each byte is looked at once, whatever
  * the chunking.  Top-level whitespace is skipped; any other byte outside
  * an object is an error.  Storage never grows beyond max + 1 bytes.
- *
- * On the way it notes where long plain strings are (ASCII, no escapes):
- * their bytes are their value, so the parser can copy them whole.
  */
-#define QMP_BIG_STRING	4096	/* a string this long is noted in spans */
-#define QMP_MAX_SPANS	16
-
-struct qmp_span {
-	size_t off;		/* from the start of the message */
-	size_t len;
-};
-
 struct qmp_framer {
 	char *buf;
 	size_t cap;		/* allocated bytes */
@@ -121,10 +112,6 @@ struct qmp_framer {
 	int saw_greeting;	/* skip_to_ff discarded a QMP greeting */
 	unsigned mark;		/* bytes of '{"QMP":' matched while skipping */
 	int handed;		/* a message was handed out and is consumed next */
-	int str_dirty;		/* the string being scanned is not plain */
-	size_t str_start;	/* where it starts, from the message start */
-	size_t nspans;		/* long plain strings in the message */
-	struct qmp_span spans[QMP_MAX_SPANS];
 	/* Told of every byte dropped while skipping (0xFF, stale bytes). */
 	void (*on_skip)(void *ctx, const char *bytes, size_t n);
 	void *skip_ctx;
@@ -161,9 +148,9 @@ size_t qmp_framer_pending(const struct qmp_framer *);
 /* Frees a large buffer once its last message was used and nothing is left. */
 void qmp_framer_shrink(struct qmp_framer *);
 /*
- * Parses a message the framer handed out (msg, len), copying the long
- * strings it noted whole instead of through the JSON parser.  Returns the
- * value (new), or NULL with *err set.
+ * Parses a message the framer handed out (msg, len) with qmp_json_loadb
+ * (numbers kept as written; a later duplicate key wins, as in jansson).
+ * Returns the value (new), or NULL with *err set.
  */
 json_t *qmp_framer_parse(const struct qmp_framer *, const char *msg,
     size_t len, json_error_t *err);

@@ -664,7 +664,7 @@ run_command(struct run *r, json_t *cmd, int first)
 		return QX_OK;
 	}
 	ret = json_object_get(reply, "return");
-	if (st == QMP_OK && o->hmp != NULL && json_is_string(ret) &&
+	if (st == QMP_OK && o->hmp != NULL && qmp_json_is_string(ret) &&
 	    !o->full) {
 		n = json_string_length(ret);
 		rc = QX_OK;

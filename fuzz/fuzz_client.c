@@ -47,13 +47,15 @@ check(int ok, const char *what)
 static void
 on_event(void *ctx, json_t *ev)
 {
+	size_t n;
 	char *s;
 
 	(void)ctx;
 	check(json_is_object(ev), "an event that is not an object");
-	check(json_is_string(json_object_get(ev, "event")),
+	check(qmp_json_is_string(json_object_get(ev, "event")),
 	    "an event without a name");
-	s = json_dumps(ev, JSON_COMPACT);
+	s = qmp_json_dumps(ev, &n);
+	check(s != NULL && strlen(s) == n, "an event that cannot be written");
 	free(s);
 }
 

@@ -1,6 +1,7 @@
 /*
  * fuzz_framer: the framer (qmp_framer_*) on arbitrary bytes in arbitrary
- * chunkings, and json_loadb on every message it hands out.
+ * chunkings, and the reader and writer of qmp_json.c on every message it
+ * hands out, against json_loadb.
  *
  * Input: byte 0 chooses the limit (bits 0-1: 16, 1024, 8192 bytes or the
  * default 128 MiB) and the mode (bit 2: skip to the first 0xFF, as for the
@@ -21,8 +22,17 @@
  *    framer looks at each byte once, whatever the chunking);
  *  - qmp_framer_space always offers room until the framer has said
  *    TOOBIG or ERROR;
- *  - qmp_framer_parse (which copies long plain strings past the JSON
- *    parser) gives exactly what json_loadb gives, value or failure.
+ *  - qmp_framer_parse (qmp_json_loadb, which keeps numbers as text):
+ *    writing what it parsed, compact and pretty, and reading that again
+ *    gives an equal value (qmp_json_equal) with the same number texts,
+ *    and every number's characters in the output occur in the input;
+ *  - it agrees with json_loadb: what jansson accepts, it accepts (unless
+ *    nested deeper than QMP_JSON_MAX_DEPTH, 1024, where jansson allows
+ *    2048, or the error is at a NUL byte: jansson's lexer drops a NUL
+ *    that follows a number or literal, "{\"a\":1\0}") with the same strings and numbers of the same value (a real
+ *    as strtod reads the text); what jansson rejects, it rejects, except
+ *    numbers jansson cannot hold (integers beyond 64 bits, reals beyond
+ *    a double).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +42,7 @@
 #include <jansson.h>
 
 #include "qmp_core.h"
+#include "qmp_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,6 +78,111 @@ check(int ok, const char *what)
 }
 
 /*
+ * Checks that a and b (read from a's output) hold the same number texts,
+ * in the same places, and that each occurs in out and in the input.
+ */
+static void
+same_numbers(const json_t *a, const json_t *b, const char *out, size_t outlen,
+    const char *in, size_t inlen)
+{
+	const char *ta = qmp_json_number_text(a), *tb = qmp_json_number_text(b);
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	if (ta != NULL || tb != NULL) {
+		check(ta != NULL && tb != NULL && strcmp(ta, tb) == 0,
+		    "a number changed its characters through the writer");
+		check(memmem(out, outlen, ta, strlen(ta)) != NULL,
+		    "a number's characters are not in the output");
+		check(memmem(in, inlen, ta, strlen(ta)) != NULL,
+		    "a number's characters are not in the input");
+		return;
+	}
+	check(json_typeof(a) == json_typeof(b), "the writer changed a type");
+	if (json_is_object(a)) {
+		json_object_foreach((json_t *)(uintptr_t)a, key, item)
+			same_numbers(item, json_object_get(b, key), out,
+			    outlen, in, inlen);
+	} else if (json_is_array(a)) {
+		for (i = 0; i < json_array_size(a); i++)
+			same_numbers(json_array_get(a, i), json_array_get(b, i),
+			    out, outlen, in, inlen);
+	}
+}
+
+/* Writes v (compact or pretty), reads it back and compares. */
+static void
+roundtrip(const json_t *v, int pretty, const char *in, size_t inlen)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	json_error_t jerr;
+	json_t *w;
+	FILE *fp;
+
+	fp = open_memstream(&out, &outlen);
+	check(fp != NULL, "open_memstream");
+	check(qmp_json_write(fp, v, pretty) == 0, "qmp_json_write failed");
+	check(fclose(fp) == 0, "fclose");
+	w = qmp_json_loadb(out, outlen, 0, &jerr);
+	check(w != NULL, "the writer's output does not parse");
+	check(qmp_json_equal(v, w), "the writer's output reads back different");
+	same_numbers(v, w, out, outlen, in, inlen);
+	if (!pretty) {
+		size_t n;
+		char *d = qmp_json_dumps(v, &n);
+
+		check(d != NULL && n == outlen && memcmp(d, out, n) == 0,
+		    "qmp_json_dumps differs from qmp_json_write");
+		free(d);
+	}
+	json_decref(w);
+	free(out);
+}
+
+/*
+ * Returns 1 when ours (from qmp_json_loadb) and theirs (from json_loadb)
+ * hold the same strings, the same structure and numbers of equal value.
+ */
+static int
+same_as_jansson(const json_t *ours, const json_t *theirs)
+{
+	const char *t = qmp_json_number_text(ours), *key;
+	json_t *item;
+	size_t i;
+
+	if (t != NULL) {
+		if (json_is_integer(theirs))
+			return qmp_json_equal(ours, theirs);
+		return json_is_real(theirs) &&
+		    strtod(t, NULL) == json_real_value(theirs);
+	}
+	if (json_typeof(ours) != json_typeof(theirs))
+		return 0;
+	if (json_is_object(ours)) {
+		if (json_object_size(ours) != json_object_size(theirs))
+			return 0;
+		json_object_foreach((json_t *)(uintptr_t)ours, key, item)
+			if (!same_as_jansson(item, json_object_get(theirs,
+			    key)))
+				return 0;
+		return 1;
+	}
+	if (json_is_array(ours)) {
+		if (json_array_size(ours) != json_array_size(theirs))
+			return 0;
+		for (i = 0; i < json_array_size(ours); i++)
+			if (!same_as_jansson(json_array_get(ours, i),
+			    json_array_get(theirs, i)))
+				return 0;
+		return 1;
+	}
+	return json_equal((json_t *)(uintptr_t)ours,
+	    (json_t *)(uintptr_t)theirs);
+}
+
+/*
  * Frames in[0..n) into r with chunk sizes from sizes[0..3) (0: as large as
  * the framer allows).
  */
@@ -79,7 +195,7 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 	unsigned long chunkno = 0;
 	const char *msg;
 	enum qmp_frame st;
-	json_error_t jerr;
+	json_error_t jerr, ourerr;
 	json_t *v, *w;
 	char *p;
 	int first = 1;
@@ -125,13 +241,25 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 			}
 			r->total++;
 			v = json_loadb(msg, msglen, JSON_ALLOW_NUL, &jerr);
-			w = qmp_framer_parse(&f, msg, msglen, &jerr);
-			check((v == NULL) == (w == NULL),
-			    "qmp_framer_parse and json_loadb disagree");
-			if (v != NULL) {
-				check(json_is_object(v), "parsed a non-object");
-				check(json_equal(v, w),
-				    "qmp_framer_parse differs from json_loadb");
+			w = qmp_framer_parse(&f, msg, msglen, &ourerr);
+			if (v != NULL)
+				check(w != NULL || strstr(ourerr.text,
+				    "nested deeper") != NULL ||
+				    (ourerr.position >= 0 && (size_t)
+				    ourerr.position < msglen &&
+				    msg[ourerr.position] == '\0'),
+				    "json_loadb accepts what qmp_json rejects");
+			if (w != NULL && v == NULL)
+				check(strstr(jerr.text, "too big") != NULL ||
+				    strstr(jerr.text, "overflow") != NULL,
+				    "qmp_json accepts what json_loadb rejects");
+			if (v != NULL && w != NULL)
+				check(same_as_jansson(w, v),
+				    "qmp_json and json_loadb read differently");
+			if (w != NULL) {
+				check(json_is_object(w), "parsed a non-object");
+				roundtrip(w, 0, msg, msglen);
+				roundtrip(w, 1, msg, msglen);
 			}
 			json_decref(v);
 			json_decref(w);

@@ -9,6 +9,7 @@
 #   client/NAME    "\x00" + transcript ("\x02" for the guest agent, "\x09"
 #                  for a second seed with oob and an event handler)
 #   framer/synthetic-long-strings*: not transcripts; strings over 4 KiB
+#   framer/synthetic-numbers: not a transcript; every form of number
 #   address/N      one address each
 set -u
 cd "$(dirname "$0")" || exit 2
@@ -35,13 +36,17 @@ for t in transcripts/*; do
 	esac
 done
 
-# Long plain strings (the framer notes them to copy them whole): one as a
+# Long plain strings (the reader copies them whole): one as a
 # value, one in an array, one as a key, one with an escape (not plain).
 long=$(head -c 5000 /dev/zero | tr '\0' 'A')
 printf '\003\377\377\377{"return": {"data": "%s", "list": ["%s", 1], "%s": 2, "esc": "%s\\n"}, "id": "qmpctl-2"}\r\n' \
     "$long" "$long" "$long" "$long" >corpus/framer/synthetic-long-strings
 printf '\002\020\001\377{"return": "%s"}{"return": "%s", "x": "%s"}' \
     "$long" "$long" "$long" >corpus/framer/synthetic-long-strings-chunked
+
+# Numbers in every form (kept as text by qmp_json), escapes and UTF-8.
+printf '\003\377\377\377{"return": {"n": [18446744073709551615, -9223372036854775809, 12345678901234567890123, 1e400, 4.9e-324, 1.0, -0.0, 0.1, 2E+10, 0, 1e-99999999999999999999]}, "id": 1.0}\r\n{"event": "X", "data": {"s": "\\u00e9\\ud83d\\ude00\\u0000\\"\\\\", "t": true, "f": false, "z": null, "o": {}, "a": []}, "timestamp": {"seconds": 1, "microseconds": 2}}\r\n' \
+    >corpus/framer/synthetic-numbers
 
 i=0
 while IFS= read -r a; do
