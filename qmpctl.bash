@@ -1,5 +1,6 @@
 # Bash completion for qmpctl.  Completes options; with -s ADDR (or
-# QMP_SOCKET) given, completes -c and --describe from the server itself.
+# QMP_SOCKET) given, completes -c and --describe from the server itself,
+# and --wait-job's ID from its query-jobs.  After ID: come the job statuses.
 
 _qmpctl_addr()
 {
@@ -30,6 +31,15 @@ _qmpctl_has()
 	return 1
 }
 
+_qmpctl_jobs()
+{
+	local addr
+	addr=$(_qmpctl_addr)
+	[ -n "$addr" ] || return
+	qmpctl -s "$addr" -t 2 -n -c query-jobs 2>/dev/null |
+	    grep -o '"id":"[^"]*"' | sed 's/^"id":"//; s/"$//'
+}
+
 _qmpctl()
 {
 	local cur prev addr names qga=
@@ -52,8 +62,17 @@ _qmpctl()
 		names=$(qmpctl -s "$addr" $qga -t 2 --list-commands 2>/dev/null)
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		return ;;
+	--wait-job)
+		if [[ $cur == *:* ]]; then
+			COMPREPLY=($(compgen -P "${cur%%:*}:" -W "created running \
+			    paused ready standby waiting pending aborting \
+			    concluded null" -- "${cur#*:}"))
+		else
+			COMPREPLY=($(compgen -W "$(_qmpctl_jobs)" -- "$cur"))
+		fi
+		return ;;
 	-t|--timeout|--wait|--max-size|--count|--pass-fd|--hmp|--match|\
-	--wait-event|--fail-event)
+	--wait-event|--fail-event|--ready-fd)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
