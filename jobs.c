@@ -145,7 +145,7 @@ watch_event(struct run *r, json_t *event)
 	    strcmp(name, "BLOCK_JOB_CANCELLED") == 0) && json_is_string(
 	    json_object_get(data, "device")) && strcmp(json_string_value(
 	    json_object_get(data, "device")), id) == 0) {
-		r->job_cancelled = name[10] == 'C' && name[11] == 'A';
+		r->job_cancelled = strcmp(name, "BLOCK_JOB_CANCELLED") == 0;
 		keep(&r->job_end, data);
 	} else
 		return;
@@ -226,8 +226,10 @@ finish_job(struct run *r, json_t *entry)
 		say("job %s failed: %s", id, err);
 	else if (r->job_cancelled)
 		say("job %s failed: it was cancelled", id);
-	else if (r->job_aborted)
+	else if (r->job_aborted && entry == NULL)
 		say("job %s failed (it was dismissed: its error is gone)", id);
+	else if (r->job_aborted)
+		say("job %s failed", id);
 	else if (r->job_reached)
 		return QX_OK;
 	else {

@@ -414,6 +414,26 @@ check_writable(const char *opt, int fd, unsigned closed)
 }
 
 /*
+ * Exits with QX_LOCAL when a descriptor of --pass-fd is not open, or
+ * that of --ready-fd is not open for writing.  closed: as for
+ * check_options.
+ */
+static void
+check_descriptors(const struct options *o, unsigned closed)
+{
+	size_t i;
+
+	for (i = 0; i < o->npass_fds; i++)
+		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
+		    fcntl(o->pass_fds[i], F_GETFD) < 0) {
+			say("--pass-fd %d: %s", o->pass_fds[i], strerror(EBADF));
+			exit(QX_LOCAL);
+		}
+	if (o->ready_fd >= 0)
+		check_writable("--ready-fd", o->ready_fd, closed);
+}
+
+/*
  * Checks everything the user gave before anything is sent, and exits
  * with a usage error at the first problem.  closed has bit N set when
  * descriptor N was closed when qmpctl started.
@@ -422,7 +442,6 @@ static void
 check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 {
 	char err[512];
-	size_t i;
 
 	if (o->noperands > 0 && o->command == NULL)
 		usage_error("operand '%s' needs -c NAME", o->operands[0]);
@@ -472,14 +491,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	check_event_options(o);
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX)
 		usage_error("--pass-fd works on unix sockets only");
-	for (i = 0; i < o->npass_fds; i++)
-		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
-		    fcntl(o->pass_fds[i], F_GETFD) < 0) {
-			say("--pass-fd %d: %s", o->pass_fds[i], strerror(EBADF));
-			exit(QX_LOCAL);
-		}
-	if (o->ready_fd >= 0)
-		check_writable("--ready-fd", o->ready_fd, closed);
+	check_descriptors(o, closed);
 }
 
 
@@ -695,13 +707,13 @@ signal_ready(const struct run *r)
 
 	if (fd < 0)
 		return QX_OK;
+	errno = 0;
 	while ((n = write(fd, "\n", 1)) < 0 && errno == EINTR &&
 	    !qmpctl_signal)
 		continue;
 	if (n == 1 && close(fd) == 0)
 		return QX_OK;
-	say("--ready-fd %d: %s", fd, strerror(n == 1 ? errno : errno ? errno :
-	    EIO));
+	say("--ready-fd %d: %s", fd, strerror(errno ? errno : EIO));
 	if (n != 1)
 		close(fd);
 	return qmpctl_signal ? 128 + qmpctl_signal : QX_LOCAL;

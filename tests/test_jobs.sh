@@ -14,8 +14,10 @@
 #     holds {"status":"concluded", "error":"Input/output error", ...}.
 #   blockdev-mirror sync=full: created, running, ready, and it stays ready;
 #     job-complete: waiting, pending, BLOCK_JOB_COMPLETED, concluded.
-#   A backup with "speed": 1 writes its first chunk, then sleeps;
-#     block-job-set-speed with speed 0 lets it finish at once.
+#   A backup of 16 MiB with "speed": 1 copies its first chunk, then sleeps
+#     (one of 1 MiB may finish at once); block-job-set-speed with speed 0
+#     lets it finish at once.  job-cancel: aborting, BLOCK_JOB_CANCELLED,
+#     concluded; kept, its entry has "error": "Operation canceled".
 #   query-migrate before any migration: {}.  migrate exec:cat >/dev/null on
 #     -machine none: "completed" at once.  migrate exec:exit 1 on
 #     -machine pc -accel tcg -m 32 -S: "failed", with error-desc "Unable to
@@ -43,6 +45,9 @@ oneTimeSetUp() {
 #   tgt  qcow2 over $T/N/tgt.qcow2, 1 MiB, empty
 #   bad  qcow2 over blkdebug over $T/N/bad.qcow2: every write fails (EIO)
 #   nul  null-co, 1 MiB
+#   big  qcow2 over $T/N/big.qcow2, 16 MiB with 64 KiB of data, and
+#   nul16  null-co, 16 MiB: a backup from big to nul16 with a speed limit
+#        copies its first chunk and crawls (not so with 1 MiB)
 # Sets QSD_PID and JB_DIR.
 jb_qsd() {
   local name=qsd$(( ++JB_N ))
@@ -53,7 +58,9 @@ jb_qsd() {
   qemu-img create -q -f qcow2 "$JB_DIR/src.qcow2" 1M &&
     qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JB_DIR/src.qcow2" >/dev/null &&
     qemu-img create -q -f qcow2 "$JB_DIR/tgt.qcow2" 1M &&
-    qemu-img create -q -f qcow2 "$JB_DIR/bad.qcow2" 1M || return 1
+    qemu-img create -q -f qcow2 "$JB_DIR/bad.qcow2" 1M &&
+    qemu-img create -q -f qcow2 "$JB_DIR/big.qcow2" 16M &&
+    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JB_DIR/big.qcow2" >/dev/null || return 1
   "$QSD_BIN" \
     --chardev "socket,id=m1,path=$QSD_SOCK,server=on,wait=off" --monitor chardev=m1 \
     --chardev "socket,id=m2,path=$QSD2_SOCK,server=on,wait=off" --monitor chardev=m2 \
@@ -61,6 +68,8 @@ jb_qsd() {
     --blockdev "driver=qcow2,node-name=tgt,file.driver=file,file.filename=$JB_DIR/tgt.qcow2" \
     --blockdev "{\"driver\":\"qcow2\",\"node-name\":\"bad\",\"file\":{\"driver\":\"blkdebug\",\"image\":{\"driver\":\"file\",\"filename\":\"$JB_DIR/bad.qcow2\"},\"inject-error\":[{\"event\":\"write_aio\",\"errno\":5}]}}" \
     --blockdev driver=null-co,node-name=nul,size=1048576 \
+    --blockdev "driver=qcow2,node-name=big,file.driver=file,file.filename=$JB_DIR/big.qcow2" \
+    --blockdev driver=null-co,node-name=nul16,size=16777216 \
     </dev/null >"$JB_DIR/log" 2>&1 &
   QSD_PID=$!
   track_pid "$QSD_PID"
@@ -102,13 +111,13 @@ jb_backup() {
   JB_ARGS=(-c blockdev-backup "job-id=$id" device=src "target=$target" sync=full "$@")
 }
 
-# jb_slow_backup ID [KEY=VALUE...]: start a backup of src to nul that
+# jb_slow_backup ID [KEY=VALUE...]: start a backup of big to nul16 that
 # crawls (speed 1 byte/s) on the second monitor, without waiting for it.
 jb_slow_backup() {
   local id=$1
   shift
-  run_q -t 10 -s "$QSD2_SOCK" -c blockdev-backup "job-id=$id" device=src \
-    target=nul sync=full speed:=1 "$@"
+  run_q -t 10 -s "$QSD2_SOCK" -c blockdev-backup "job-id=$id" device=big \
+    target=nul16 sync=full speed:=1 "$@"
   assert_ok "start the slow backup $id"
 }
 
@@ -288,7 +297,7 @@ test_job_running_waited_by_a_watcher() {
   assert_that "the second watcher must end" wait_exit "$BG_PID" 10
   assertEquals "second watcher: status; $(cat "$T/w.err")" 0 "$exit_status"
   assert_that "second watcher: the completion event's data [$(cat "$T/w.out")]" \
-    _jq_true '.device == "j2" and .offset == 1048576 and (has("error") | not)' "$T/w.out"
+    _jq_true '.device == "j2" and .offset == 16777216 and (has("error") | not)' "$T/w.out"
 
   # Cancelled while the watcher waits: a failure.
   jb_slow_backup j3
@@ -302,6 +311,14 @@ test_job_running_waited_by_a_watcher() {
   assertEquals "third watcher: stderr" "qmpctl: job j3 failed: it was cancelled" "$(cat "$T/w.err")"
   assert_that "third watcher: the cancel event's data [$(cat "$T/w.out")]" \
     _jq_true '.device == "j3" and .type == "backup"' "$T/w.out"
+
+  # Cancelled and kept: the entry's error, in the same call as job-cancel.
+  jb_slow_backup j4 auto-dismiss:=false
+  run_q -t 10 -s "$QSD_SOCK" -c job-cancel id=j4 --wait-job j4
+  assert_rc 10 "job-cancel --wait-job, kept"
+  jb_line 2 '.id == "j4" and .status == "concluded" and .error == "Operation canceled"' \
+    "job-cancel --wait-job, kept"
+  assert_err_line '^qmpctl: job j4 failed: Operation canceled$' "job-cancel --wait-job, kept"
 }
 
 test_job_wait_timeout() {
