@@ -474,22 +474,33 @@ test_migration_poll_pacing() {
   assertTrue "pauses of 310 ms in all took $ms ms" "[ $ms -ge 300 ] && [ $ms -lt 3000 ]"
   echo "    paced polls: $ms ms for 310 ms of pauses" >&2
 
-  # A MIGRATION event ends a pause at once: after 7 answers the pause is
-  # 500 ms, and the peer sends the event right away.
-  jb_peer greet negotiate expect "$active" expect "$active" expect "$active" \
-    expect "$active" expect "$active" expect "$active" expect "$active" \
-    'send {"event": "MIGRATION", "data": {"status": "completed"}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n' \
-    expect 'send {"return": {"status": "completed"}}\r\n' \
-    wait_close || { fail "fake peer did not start"; return 0; }
+  # A MIGRATION event ends a pause at once.  After 7 answers the next
+  # pause is 500 ms: the same exchange with and without an event right
+  # after the 7th answer, timed alike (so that a loaded machine slows both).
+  local a7=("$active" expect "$active" expect "$active" expect "$active" expect
+    "$active" expect "$active" expect "$active")
+  local ev='send {"event": "MIGRATION", "data": {"status": "completed"}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n'
+  local done='send {"return": {"status": "completed"}}\r\n' plain with
+  jb_peer greet negotiate expect "${a7[@]}" expect "$done" wait_close ||
+    { fail "fake peer did not start"; return 0; }
   t0=${EPOCHREALTIME/./}
   run_q -t 10 -s "$PEER_SOCK" -n --wait-migration
-  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  plain=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  assert_ok "eight polls"
+  assert_that "the peer must end" wait_exit "$PEER_PID" 5
+  jb_peer greet negotiate expect "${a7[@]}" "$ev" expect "$done" wait_close ||
+    { fail "fake peer did not start"; return 0; }
+  t0=${EPOCHREALTIME/./}
+  run_q -t 10 -s "$PEER_SOCK" -n --wait-migration
+  with=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
   assert_ok "a MIGRATION event"
   assert_that "the peer must end" wait_exit "$PEER_PID" 5
   assertEquals "exit status of the peer; $(cat "$PEER_SOCK.err")" 0 "$exit_status"
-  # 10+20+40+80+160+320 ms of pauses, then none: the 500 ms one is cut.
-  assertTrue "with the event: $ms ms, want under 630 + slack" "[ $ms -ge 600 ] && [ $ms -lt 1100 ]"
-  echo "    with a MIGRATION event: $ms ms for 630 ms of pauses" >&2
+  assertEquals "eight query-migrate with the event too; [$(cat "$PEER_RECV")]" 9 \
+    "$(jq -s 'length' "$PEER_RECV")"
+  assertTrue "the event must cut the 500 ms pause: $with ms with it, $plain ms without" \
+    "[ $(( with + 250 )) -lt $plain ]"
+  echo "    polls: $plain ms for 1130 ms of pauses; $with ms with a MIGRATION event after 630 ms" >&2
 }
 
 # ---------------------------------------------------------------- --ready-fd
