@@ -154,31 +154,48 @@ watch_event(struct run *r, json_t *event)
 }
 
 /*
+ * Returns the entry of the job in query-jobs' result jobs (borrowed), or
+ * NULL.
+ */
+static json_t *
+job_entry(const struct run *r, json_t *jobs)
+{
+	json_t *j;
+	size_t i;
+
+	json_array_foreach(jobs, i, j)
+		if (json_is_string(json_object_get(j, "id")) &&
+		    strcmp(json_string_value(json_object_get(j, "id")),
+		    r->o->job_id) == 0)
+			return j;
+	return NULL;
+}
+
+/*
  * Looks the job up in query-jobs.  Returns QX_OK with *entry set to its
- * entry (new) or NULL when there is none, or the failure's status.
+ * entry (new) or NULL when there is none, or the failure's status.  QEMU
+ * may send events of the job that are newer than the result before the
+ * result: after such events, it asks again.
  */
 static int
 find_job(struct run *r, json_t **entry)
 {
-	json_t *jobs, *j;
-	size_t i;
+	json_t *jobs;
 	int rc;
 
 	*entry = NULL;
-	r->job_changed = 0;
-	if ((rc = query(r, "query-jobs", &jobs)) != QX_OK)
-		return rc;
-	json_array_foreach(jobs, i, j) {
-		if (json_is_string(json_object_get(j, "id")) &&
-		    strcmp(json_string_value(json_object_get(j, "id")),
-		    r->o->job_id) == 0) {
-			*entry = json_incref(j);
-			note_status(r, status_index(json_string_value(
-			    json_object_get(j, "status"))));
-			break;
-		}
-	}
-	json_decref(jobs);
+	do {
+		json_decref(*entry);
+		*entry = NULL;
+		r->job_changed = 0;
+		if ((rc = query(r, "query-jobs", &jobs)) != QX_OK)
+			return rc;
+		*entry = json_incref(job_entry(r, jobs));
+		json_decref(jobs);
+	} while (r->job_changed);
+	if (*entry != NULL)
+		note_status(r, status_index(json_string_value(
+		    json_object_get(*entry, "status"))));
 	return QX_OK;
 }
 

@@ -503,6 +503,26 @@ test_migration_poll_pacing() {
   echo "    polls: $plain ms for 1130 ms of pauses; $with ms with a MIGRATION event after 630 ms" >&2
 }
 
+test_job_events_newer_than_query_jobs() {
+  # Seen once under load on QEMU: the job's events (aborting, concluded)
+  # came before query-jobs' result, which still said "running".  qmpctl
+  # must ask again, not take the stale entry.
+  local sc='send {"event": "JOB_STATUS_CHANGE", "timestamp": {"seconds": 1, "microseconds": 0}, "data": {"status": "%s", "id": "j2"}}\r\n'
+  # shellcheck disable=SC2059
+  jb_peer greet negotiate expect 'send {"return": {}}\r\n' \
+    expect "$(printf "$sc" aborting)" "$(printf "$sc" concluded)" \
+    'send {"return": [{"id": "j2", "status": "running", "type": "backup"}]}\r\n' \
+    expect 'send {"return": [{"id": "j2", "status": "concluded", "type": "backup", "error": "Input/output error"}]}\r\n' \
+    wait_close || { fail "fake peer did not start"; return 0; }
+  run_q -t 10 -s "$PEER_SOCK" -c go --wait-job j2
+  assert_rc 10 "stale query-jobs"
+  jb_line 2 '.status == "concluded" and .error == "Input/output error"' "stale query-jobs"
+  assert_err_line '^qmpctl: job j2 failed: Input/output error$' "stale query-jobs"
+  assert_that "the peer must end" wait_exit "$PEER_PID" 5
+  assertEquals "the commands sent; [$(cat "$PEER_RECV")]" \
+    '["qmp_capabilities","go","query-jobs","query-jobs"]' "$(jq -cs 'map(.execute)' "$PEER_RECV")"
+}
+
 # ---------------------------------------------------------------- --ready-fd
 
 test_ready_fd_event_watcher_two_monitors() {
