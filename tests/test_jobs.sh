@@ -32,7 +32,7 @@ oneTimeSetUp() {
   local tool
   require_built "$QMPCTL" make
   require_built "$FAKEPEER" "make tests/fakepeer"
-  for tool in "$QSD_BIN" qemu-img jq; do
+  for tool in "$QSD_BIN" qemu-img qemu-io jq; do
     command -v "$tool" >/dev/null || { echo "test_jobs.sh: $tool not found" >&2; exit 1; }
   done
 }
