@@ -34,8 +34,8 @@ QLDLIBS  = $(QLDLIBS_$(STATIC_JANSSON)_$(JANSSON_A))
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
-SRCS = qmpctl.c input.c output.c events.c introspect.c trace.c qmp_core.c \
-       qmp_json.c
+SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c trace.c \
+       qmp_core.c qmp_json.c
 HDRS = qmpctl.h qmp_core.h qmp_json.h
 
 all: qmpctl

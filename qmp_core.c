@@ -1202,6 +1202,31 @@ qmp_pump(struct qmp *q)
 	return QMP_OK;
 }
 
+enum qmp_status
+qmp_pump_until(struct qmp *q, int64_t until, int *got)
+{
+	int64_t deadline = q->deadline;
+	enum qmp_status st;
+	json_t *msg;
+
+	*got = 0;
+	if ((st = check_ready(q)) != QMP_OK)
+		return st;
+	if (until != 0 && (deadline == 0 || until < deadline))
+		q->deadline = until;
+	st = read_msg(q, &msg, "waiting for an event");
+	q->deadline = deadline;
+	/* Only the pause ended: a message in progress stays in the framer. */
+	if (st == QMP_ETIMEOUT && (deadline == 0 || qmp_now_ms() < deadline))
+		return QMP_OK;
+	if ((st = settle(q, st)) != QMP_OK)
+		return st;
+	*got = 1;
+	take_event(q, msg);
+	json_decref(msg);
+	return QMP_OK;
+}
+
 void
 qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
 {

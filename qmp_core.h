@@ -285,6 +285,13 @@ enum qmp_status qmp_call(struct qmp *, const char *name, json_t *args,
  * event handler, anything else is dropped.  Used to wait for events.
  */
 enum qmp_status qmp_pump(struct qmp *);
+/*
+ * The same, but waits only until the monotonic time until (ms; 0: the
+ * deadline only).  Returns QMP_OK with *got 1 when a message was read,
+ * QMP_OK with *got 0 when until came first (the connection stays usable,
+ * a message in progress is kept), or a failure as qmp_pump.
+ */
+enum qmp_status qmp_pump_until(struct qmp *, int64_t until, int *got);
 
 /* The description of the last failure, without a trailing newline. */
 const char *qmp_errmsg(const struct qmp *);

@@ -40,7 +40,7 @@ enum {
 	OPT_WAIT = 256, OPT_MAX_SIZE, OPT_WAIT_EVENT, OPT_FAIL_EVENT,
 	OPT_MATCH, OPT_EVENTS, OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD,
 	OPT_HMP, OPT_OOB, OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE,
-	OPT_JSON, OPT_TRACE,
+	OPT_JSON, OPT_WAIT_JOB, OPT_WAIT_MIGRATION, OPT_READY_FD, OPT_TRACE,
 };
 
 /*
@@ -108,7 +108,16 @@ static const struct option_def {
 	    "until the\ndeadline or a signal)" },
 	{ "events", OPT_EVENTS, "FILE", "write every event seen to FILE (- "
 	    "for stderr)" },
-	{ NULL, 0, NULL, "Other:" },
+	{ NULL, 0, NULL, "Jobs and migrations:" },
+	{ "wait-job", OPT_WAIT_JOB, "ID[:STATUS]", "after the commands, wait "
+	    "until job ID\nreaches STATUS (default concluded; ready for\n"
+	    "a mirror), and print its state" },
+	{ "wait-migration", OPT_WAIT_MIGRATION, NULL, "after the commands, "
+	    "wait until the migration\nends, and print query-migrate's "
+	    "result" },
+	{ "ready-fd", OPT_READY_FD, "N", "once connected, before the first "
+	    "command, write\na newline to descriptor N and close it" },
+		{ NULL, 0, NULL, "Other:" },
 	{ "trace", OPT_TRACE, "FILE", "write every message sent and received "
 	    "to FILE\n(- for stderr), one JSON object a line; also\n"
 	    "$QMPCTL_TRACE" },
@@ -146,9 +155,13 @@ usage(void)
 		    d->key < 256 ? '-' : ' ', d->key < 256 ? d->key : ' ',
 		    d->key < 256 ? ',' : ' ', d->name, d->arg ? " " : "",
 		    d->arg ? d->arg : "");
+		/* A long left column goes on a line of its own. */
+		if (strlen(left) > 21)
+			printf("  %s\n", left);
 		for (line = d->help; line != NULL; line = nl ? nl + 1 : NULL) {
 			nl = strchr(line, '\n');
-			printf("  %-22s%.*s\n", line == d->help ? left : "",
+			printf("  %-22s%.*s\n", line == d->help &&
+			    strlen(left) <= 21 ? left : "",
 			    nl ? (int)(nl - line) : (int)strlen(line), line);
 		}
 	}
@@ -161,9 +174,9 @@ usage(void)
 	    "Exit status: 0 success, 1 the server answered with an error, 2 "
 	    "usage,\n3 cannot connect, 4 no valid greeting, 5 negotiation "
 	    "failed, 6 connection\nlost before the reply, 7 protocol error, "
-	    "8 timeout, 9 local failure,\n10 a --fail-event came, 141 stdout's "
-	    "reader left, 128+N killed by\nsignal N (SIGHUP, SIGINT, "
-	    "SIGTERM).\n"
+	    "8 timeout, 9 local failure,\n10 a --fail-event came or the job or "
+	    "migration failed, 141 stdout's\nreader left, 128+N killed by "
+	    "signal N (SIGHUP, SIGINT, SIGTERM).\n"
 	    "\n"
 	    "See qmpctl(1) for the whole manual.\n", stdout);
 }
@@ -319,6 +332,11 @@ take_option(struct options *o, int c, char *arg, const char *given)
 	case OPT_LIST_COMMANDS: o->list_commands = 1; break;
 	case OPT_DESCRIBE: o->describe = arg; break;
 	case OPT_JSON: o->json = 1; break;
+	case OPT_WAIT_JOB: parse_wait_job(o, arg); break;
+	case OPT_WAIT_MIGRATION: o->wait_migration = 1; break;
+	case OPT_READY_FD:
+		o->ready_fd = (int)parse_long("--ready-fd", arg, 3, INT_MAX);
+		break;
 	case OPT_TRACE: o->trace = arg; break;
 	case 'h':
 	case 'V':
@@ -344,6 +362,7 @@ parse_options(struct options *o, int argc, char **argv)
 	o->max_size = QMP_DEFAULT_MAX_SIZE;
 	o->trace = getenv("QMPCTL_TRACE");
 	o->count = 1;
+	o->ready_fd = -1;
 	getopt_tables(longopts, shortopts);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -372,6 +391,51 @@ check_event_options(const struct options *o)
 	if (o->nalts > 0 && waits == 0)
 		usage_error("--fail-event needs --wait-event: it names what "
 		    "ends the wait in failure");
+	if ((o->nalts > 0) + (o->job_id != NULL) + o->wait_migration > 1)
+		usage_error("--wait-event, --wait-job and --wait-migration "
+		    "exclude each other");
+	if (o->qga && (o->job_id != NULL || o->wait_migration))
+		usage_error("the guest agent has no jobs and no migrations: "
+		    "--qga excludes --wait-job and --wait-migration");
+}
+
+/*
+ * Exits with QX_LOCAL when descriptor fd, given to opt, is not open for
+ * writing.  closed: as for check_options.
+ */
+static void
+check_writable(const char *opt, int fd, unsigned closed)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if ((fd < 3 && (closed & 1u << fd)) || fl < 0) {
+		say("%s %d: %s", opt, fd, strerror(EBADF));
+		exit(QX_LOCAL);
+	}
+	if ((fl & O_ACCMODE) == O_RDONLY) {
+		say("%s %d: not open for writing", opt, fd);
+		exit(QX_LOCAL);
+	}
+}
+
+/*
+ * Exits with QX_LOCAL when a descriptor of --pass-fd is not open, or
+ * that of --ready-fd is not open for writing.  closed: as for
+ * check_options.
+ */
+static void
+check_descriptors(const struct options *o, unsigned closed)
+{
+	size_t i;
+
+	for (i = 0; i < o->npass_fds; i++)
+		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
+		    fcntl(o->pass_fds[i], F_GETFD) < 0) {
+			say("--pass-fd %d: %s", o->pass_fds[i], strerror(EBADF));
+			exit(QX_LOCAL);
+		}
+	if (o->ready_fd >= 0)
+		check_writable("--ready-fd", o->ready_fd, closed);
 }
 
 /*
@@ -383,7 +447,6 @@ static void
 check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 {
 	char err[512];
-	size_t i;
 
 	if (o->noperands > 0 && o->command == NULL)
 		usage_error("operand '%s' needs -c NAME", o->operands[0]);
@@ -416,9 +479,10 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	if (o->full && o->raw)
 		usage_error("--full and --raw exclude each other");
 	if ((o->list_commands || o->describe != NULL) &&
-	    (o->command != NULL || o->hmp != NULL || o->nalts > 0))
+	    (o->command != NULL || o->hmp != NULL || o->nalts > 0 ||
+	    o->job_id != NULL || o->wait_migration))
 		usage_error("--list-commands and --describe exclude -c, --hmp "
-		    "and --wait-event");
+		    "and the waits");
 	if (o->list_commands && o->describe != NULL)
 		usage_error("--list-commands and --describe exclude each other");
 	if (o->json && o->describe == NULL)
@@ -433,12 +497,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
 	    addr->kind != QMP_ADDR_FD)
 		usage_error("--pass-fd works on unix sockets only");
-	for (i = 0; i < o->npass_fds; i++)
-		if ((o->pass_fds[i] < 3 && (closed & 1u << o->pass_fds[i])) ||
-		    fcntl(o->pass_fds[i], F_GETFD) < 0) {
-			say("--pass-fd %d: %s", o->pass_fds[i], strerror(EBADF));
-			exit(QX_LOCAL);
-		}
+	check_descriptors(o, closed);
 }
 
 
@@ -511,6 +570,13 @@ prepare_process(void)
 
 /* ---- The run -------------------------------------------------------- */
 
+/* Returns 1 when the run waits for something after its commands. */
+static int
+waits(const struct options *o)
+{
+	return o->nalts > 0 || o->job_id != NULL || o->wait_migration;
+}
+
 /* Returns 1 when the commands come from stdin. */
 static int
 commands_from_stdin(const struct options *o)
@@ -519,7 +585,7 @@ commands_from_stdin(const struct options *o)
 	    o->describe != NULL || o->no_stdin)
 		return 0;
 	/* With something else to do, a terminal holds no batch. */
-	if (o->nalts > 0 || o->greeting)
+	if (waits(o) || o->greeting)
 		return !isatty(STDIN_FILENO);
 	return 1;
 }
@@ -563,7 +629,7 @@ first_command(struct run *r, json_t **cmd)
 		return QX_OK;
 	if ((rc = next_command(r, cmd)) != QX_OK)
 		return rc;
-	if (*cmd == NULL && o->nalts == 0 && !o->greeting)
+	if (*cmd == NULL && !waits(o) && !o->greeting)
 		return usage_failure("no command: give -c NAME, or a QMP "
 		    "command object on stdin");
 	return QX_OK;
@@ -635,6 +701,30 @@ connect_and_greet(struct run *r, const struct qmp_addr *addr)
 	if (o->greeting && print_json(o, qmp_greeting(r->q)) < 0)
 		return stdout_failed(r, errno);
 	return QX_OK;
+}
+
+/*
+ * Tells --ready-fd's reader that the connection is up: one newline, then
+ * the descriptor is closed.  Returns QX_OK, or QX_LOCAL after saying why.
+ */
+static int
+signal_ready(const struct run *r)
+{
+	int fd = r->o->ready_fd;
+	ssize_t n;
+
+	if (fd < 0)
+		return QX_OK;
+	errno = 0;
+	while ((n = write(fd, "\n", 1)) < 0 && errno == EINTR &&
+	    !qmpctl_signal)
+		continue;
+	if (n == 1 && close(fd) == 0)
+		return QX_OK;
+	say("--ready-fd %d: %s", fd, strerror(errno ? errno : EIO));
+	if (n != 1)
+		close(fd);
+	return qmpctl_signal ? 128 + qmpctl_signal : QX_LOCAL;
 }
 
 /*
@@ -718,6 +808,10 @@ run(struct run *r, json_t *cmd)
 		rc = run_commands(r, cmd);
 	if (rc == QX_OK && o->nalts > 0)
 		rc = wait_events(r);
+	else if (rc == QX_OK && o->job_id != NULL)
+		rc = wait_job(r);
+	else if (rc == QX_OK && o->wait_migration)
+		rc = wait_migration(r);
 	return rc;
 }
 
@@ -731,6 +825,8 @@ end_run(struct run *r, int rc)
 	qmp_framer_free(&r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
+	json_decref(r->job_last);
+	json_decref(r->job_end);
 	if (r->log != NULL && r->log != stderr && fclose(r->log) != 0 &&
 	    r->log_errno == 0)
 		r->log_errno = errno;
@@ -773,6 +869,8 @@ main(int argc, char **argv)
 		rc = open_trace(&r);
 	if (rc == QX_OK)
 		rc = connect_and_greet(&r, &addr);
+	if (rc == QX_OK)
+		rc = signal_ready(&r);
 	if (rc == QX_OK)
 		rc = run(&r, cmd);
 	else

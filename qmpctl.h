@@ -7,6 +7,7 @@
  *   output.c      stdout and stderr: results, messages, the exit status map
  *   events.c      --wait-event, --match, --count, --events
  *   introspect.c  --list-commands and --describe
+ *   jobs.c        --wait-job and --wait-migration
  *   trace.c       --trace: what went over the wire
  */
 #ifndef QMPCTL_H
@@ -34,7 +35,8 @@ enum {
 	QX_PROTO = 7,
 	QX_TIMEOUT = 8,
 	QX_LOCAL = 9,
-	QX_FAILED = 10,		/* the server reported that the operation failed */
+	QX_FAILED = 10,		/* the server reported that the operation failed:
+				   a --fail-event, a job or a migration */
 	QX_PIPE = 141,		/* stdout is a pipe whose reader left */
 };
 
@@ -85,6 +87,11 @@ struct options {
 	long count;		/* events to print; 0: no limit */
 	int count_set;
 	const char *events_log;	/* --events FILE, - for stderr */
+	/* jobs and migrations */
+	const char *job_id;	/* --wait-job's ID, or NULL */
+	int job_target;		/* the status it waits for (jobs.c's index) */
+	int wait_migration;
+	int ready_fd;		/* --ready-fd, or -1 */
 	const char *trace;	/* --trace FILE or $QMPCTL_TRACE */
 };
 
@@ -108,6 +115,16 @@ struct run {
 	FILE *log;		/* --events */
 	int log_errno;		/* the first failure writing it */
 	int out_errno;		/* the first failure printing an event */
+	/* --wait-job: what events said of the job */
+	int job_seen;		/* an event named it */
+	int job_changed;	/* one did since the last look */
+	int job_reached;	/* it reached the awaited status */
+	int job_aborted;	/* it went through "aborting" */
+	int job_cancelled;	/* BLOCK_JOB_CANCELLED came for it */
+	json_t *job_last;	/* its last JOB_STATUS_CHANGE data, or NULL */
+	json_t *job_end;	/* its BLOCK_JOB_COMPLETED/CANCELLED data */
+	/* --wait-migration */
+	int migration_events;	/* MIGRATION events since the last look */
 	FILE *trace;		/* --trace */
 	int trace_errno;	/* the first failure writing it */
 };
@@ -146,6 +163,11 @@ enum event_kind event_kind(const struct options *, json_t *event);
 void on_event(void *ctx, json_t *event);
 int wait_events(struct run *);
 
+/* jobs.c */
+void parse_wait_job(struct options *, char *arg);
+void watch_event(struct run *, json_t *event);
+int wait_job(struct run *);
+int wait_migration(struct run *);
 /* trace.c */
 void on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
     size_t nfds);

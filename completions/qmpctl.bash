@@ -6,11 +6,11 @@
 # in _qmpctl does not know is left for the user to type.
 _qmpctl_flags='
 	-p --pretty -f --full -r --raw -k --keep-going -n --no-stdin --qga --oob
-	--greeting --list-commands --json -h --help -V --version'
+	--greeting --list-commands --json --wait-migration -h --help -V --version'
 _qmpctl_with_arg='
 	-s --socket -c --command -a --args -t --timeout --wait --max-size
 	--wait-event --fail-event --match --count --events --listen --pass-fd
-	--hmp --describe --trace'
+	--hmp --describe --trace --wait-job --ready-fd'
 
 # _qmpctl_word WORD: WORD as typed on the line, without its quotes or
 # backslashes, and with a leading ~/ expanded.
@@ -54,6 +54,16 @@ _qmpctl_has()
 	return 1
 }
 
+# _qmpctl_jobs: the ids of the server's jobs, one a line.
+_qmpctl_jobs()
+{
+	local addr
+	addr=$(_qmpctl_addr)
+	[ -n "$addr" ] || return
+	qmpctl -s "$addr" -t 2 -n -c query-jobs 2>/dev/null |
+	    grep -o '"id":"[^"]*"' | sed 's/^"id":"//; s/"$//'
+}
+
 _qmpctl()
 {
 	local cur prev addr names qga= w
@@ -85,6 +95,16 @@ _qmpctl()
 		_qmpctl_has --qga && qga=--qga
 		names=$(qmpctl -s "$addr" $qga -t 2 --list-commands 2>/dev/null)
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
+		return ;;
+	--wait-job)
+		# ID from the server's query-jobs; after ID:, a job status.
+		if [[ $cur == *:* ]]; then
+			COMPREPLY=($(compgen -P "${cur%%:*}:" -W "created running \
+			    paused ready standby waiting pending aborting \
+			    concluded null" -- "${cur#*:}"))
+		else
+			COMPREPLY=($(compgen -W "$(_qmpctl_jobs)" -- "$cur"))
+		fi
 		return ;;
 	esac
 	for w in $_qmpctl_with_arg; do

@@ -34,6 +34,9 @@ complete -c qmpctl -l list-commands -d "print the names of the server's commands
 complete -c qmpctl -l describe -x -a '(__qmpctl_commands)' -d "describe a command or event from the server's schema"
 complete -c qmpctl -l json -d 'with --describe, print the description as JSON'
 complete -c qmpctl -l trace -r -F -d 'write every message sent and received to FILE (- for stderr)'
+complete -c qmpctl -l wait-job -x -d 'wait until job ID reaches STATUS (ID[:STATUS])'
+complete -c qmpctl -l wait-migration -d 'wait until the migration ends'
+complete -c qmpctl -l ready-fd -x -d 'once connected, write a newline to descriptor N'
 complete -c qmpctl -s h -l help -d 'print the usage and exit'
 complete -c qmpctl -s V -l version -d 'print the version and exit'
 

@@ -27,6 +27,7 @@ else
 fi
 if [ "$what" = check ]; then
 	need qemu-storage-daemon qemu-system-common
+	need qemu-img qemu-utils	# images for the job tests and recipes
 	[ -x /usr/sbin/qemu-ga ] || need qemu-ga qemu-guest-agent
 	need shunit2 shunit2
 	need socat socat

@@ -611,7 +611,18 @@ test_completion_options() {
   complete_line 1 qmpctl --wa
   assert_rc 0 "complete --wa"
   assert_no_stderr "complete --wa"
-  assertEquals "complete --wa; $(ctx)" "--wait|--wait-event|" "$(sort "$T/out" | tr '\n' '|')"
+  assertEquals "complete --wa; $(ctx)" "--wait|--wait-event|--wait-job|--wait-migration|" \
+    "$(sort "$T/out" | tr '\n' '|')"
+  complete_line 1 qmpctl --rea
+  assertEquals "complete --rea; $(ctx)" "--ready-fd|" "$(lines_of "$T/out")"
+
+  # --wait-job ID: completes the job statuses.
+  complete_line 2 qmpctl --wait-job j1:re
+  assertEquals "complete --wait-job j1:re; $(ctx)" "j1:ready|" "$(lines_of "$T/out")"
+  complete_line 2 qmpctl --wait-job j1:
+  assertEquals "complete --wait-job j1:; $(ctx)" 10 "$(wc -l <"$T/out")"
+  complete_line 2 qmpctl --ready-fd ''
+  assertEquals "complete --ready-fd: nothing; $(ctx)" "" "$(cat "$T/out")"
 
   complete_line 1 qmpctl --li
   assertEquals "complete --li; $(ctx)" "--list-commands|--listen|" "$(sort "$T/out" | tr '\n' '|')"
@@ -645,6 +656,18 @@ test_completion_commands_from_server() {
   rc=$?
   assert_rc 0 "complete --describe with QMP_SOCKET"
   assertEquals "complete --describe with QMP_SOCKET; $(ctx)" "query-version" "$(cat "$T/out")"
+}
+
+test_completion_job_ids_from_server() {
+  start_qsd qsdjobs || { fail "could not start qemu-storage-daemon"; return 0; }
+  run_q -t 10 -s "$QSD_SOCK" -c blockdev-backup job-id=back1 device=n0 target=n1 \
+    sync=full auto-dismiss:=false --wait-job back1
+  assert_rc 0 "a kept job"
+  assert_no_stderr "a kept job"
+  complete_line 4 qmpctl -s "$QSD_SOCK" --wait-job ba
+  assert_rc 0 "complete --wait-job ba"
+  assert_no_stderr "complete --wait-job ba"
+  assertEquals "complete --wait-job ba; $(ctx)" "back1|" "$(lines_of "$T/out")"
 }
 
 test_completion_agent_commands() {

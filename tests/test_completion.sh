@@ -180,15 +180,15 @@ test_a_missing_option_is_noticed() {
 test_options_after_others() {
   # Options are offered after other options and their arguments, too.
   bash_complete "$BASH_COMP" qmpctl -t 5 -p --wai
-  assertEquals "bash: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|" "$(lines_of "$T/out")"
+  assertEquals "bash: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|--wait-job|--wait-migration|" "$(lines_of "$T/out")"
   if have zsh; then
     zsh_complete "$PWD/completions" 'qmpctl -t 5 -p --wai'
-    assertEquals "zsh: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|" "$(lines_of "$T/out")"
+    assertEquals "zsh: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|--wait-job|--wait-migration|" "$(lines_of "$T/out")"
   fi
   endSkipping
   if have fish; then
     fish_complete "$FISH_COMP" 'qmpctl -t 5 -p --wai'
-    assertEquals "fish: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|" "$(lines_of "$T/out")"
+    assertEquals "fish: -t 5 -p --wai; $(ctx)" "--wait|--wait-event|--wait-job|--wait-migration|" "$(lines_of "$T/out")"
   fi
 }
 

@@ -78,7 +78,7 @@ test_at_least_four_recipes() {
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
-  for name in qemu-version block-job shutdown guest-file many-vms; do
+  for name in qemu-version block-job backup-fails mirror migration-fails shutdown guest-file many-vms; do
     assert_that "recipe $name must be in README" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
@@ -110,6 +110,35 @@ test_recipe_block_job() {
   assertEquals "block-job: stdout; $(ctx)" \
     "$(printf 'job j0: concluded\njob j0: dismissed')" "$(cat "$T/out")"
   assert_no_stderr block-job
+}
+
+# ---------------------------------------------------------------- jobs
+
+test_recipe_backup_fails() {
+  run_recipe backup-fails
+  assert_recipe_ok backup-fails
+  assertEquals "backup-fails: stdout; $(ctx)" \
+    "backup j1 failed: Input/output error" "$(cat "$T/out")"
+  assertEquals "backup-fails: stderr; $(ctx)" \
+    "qmpctl: job j1 failed: Input/output error" "$(cat "$T/err")"
+}
+
+test_recipe_mirror() {
+  run_recipe mirror
+  assert_recipe_ok mirror
+  assertEquals "mirror: stdout; $(ctx)" \
+    "$(printf 'job m1: ready\njob m1: completed')" "$(cat "$T/out")"
+  assert_no_stderr mirror
+}
+
+test_recipe_migration_fails() {
+  run_recipe migration-fails
+  assert_recipe_ok migration-fails
+  assertEquals "migration-fails: stdout; $(ctx)" \
+    "$(printf 'migration: failed\nthe guest stays here: prelaunch')" "$(cat "$T/out")"
+  assert_that "migration-fails: stderr is error-desc; $(ctx)" \
+    grep -qxE 'qmpctl: migration failed: .+' "$T/err"
+  assertEquals "migration-fails: one stderr line; $(ctx)" 1 "$(wc -l <"$T/err")"
 }
 
 # ---------------------------------------------------------------- (c)
