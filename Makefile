@@ -48,13 +48,18 @@ tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
 	    -o $@ tests/fakepeer.c
 
+# base64.c's unit tests, run by tests/test_agent_exec.sh.
+tests/base64_test: tests/base64_test.c base64.c base64.h
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(SAN) $(LDFLAGS) \
+	    -o $@ tests/base64_test.c base64.c
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
 
 # Runs every test against the normal build, then against the sanitized one.
 check: deps
-	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer
+	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@QMPCTL=./qmpctl sh tests/run.sh
 	@QMPCTL=./qmpctl-asan sh tests/run.sh
 
@@ -126,6 +131,6 @@ lint:
 	mandoc -Tlint -W warning qmpctl.1
 
 clean:
-	rm -f qmpctl qmpctl-asan tests/fakepeer *.o
+	rm -f qmpctl qmpctl-asan tests/fakepeer tests/base64_test *.o
 
 .PHONY: all deps check demo install uninstall lint clean
