@@ -32,8 +32,9 @@ QLDLIBS  = $(QLDLIBS_$(STATIC_JANSSON)_$(JANSSON_A))
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
-SRCS = qmpctl.c input.c output.c events.c introspect.c qmp_core.c qmp_json.c
-HDRS = qmpctl.h qmp_core.h qmp_json.h
+SRCS = qmpctl.c input.c output.c events.c introspect.c agent.c base64.c \
+       qmp_core.c qmp_json.c
+HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h
 
 all: qmpctl
 

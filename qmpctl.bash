@@ -1,5 +1,6 @@
-# Bash completion for qmpctl.  Completes options; with -s ADDR (or
-# QMP_SOCKET) given, completes -c and --describe from the server itself.
+# Bash completion for qmpctl.  Completes options (none after "--", where
+# --exec's program starts); with -s ADDR (or QMP_SOCKET) given, completes
+# -c and --describe from the server itself.
 
 _qmpctl_addr()
 {
@@ -53,9 +54,15 @@ _qmpctl()
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		return ;;
 	-t|--timeout|--wait|--max-size|--count|--pass-fd|--hmp|--match|\
-	--wait-event|--fail-event)
+	--wait-event|--fail-event|--get|--put)
+		# Guest paths and free text: nothing to offer.
 		return ;;
 	esac
+	# After "--" come --exec's program and its arguments, not options.
+	local i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[ "${COMP_WORDS[i]}" = -- ] && return
+	done
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(qmpctl --help 2>/dev/null |
 		    grep -o -- '--[a-z][a-z-]*' | sort -u) \

@@ -7,6 +7,8 @@
  *   output.c      stdout and stderr: results, messages, the exit status map
  *   events.c      --wait-event, --match, --count, --events
  *   introspect.c  --list-commands and --describe
+ *   agent.c       --exec, --get and --put: programs and files in the guest
+ *   base64.c      base64 for the agent's data (base64.h)
  */
 #ifndef QMPCTL_H
 #define QMPCTL_H
@@ -35,6 +37,7 @@ enum {
 	QX_LOCAL = 9,
 	QX_FAILED = 10,		/* the server reported that the operation failed */
 	QX_PIPE = 141,		/* stdout is a pipe whose reader left */
+	QX_EXEC_OWN = 255,	/* --exec: a failure of qmpctl, not the program */
 };
 
 /* One --match test on an event's data. */
@@ -76,6 +79,11 @@ struct options {
 	int pass_fds[64];
 	size_t npass_fds;
 	int no_stdin;		/* -n */
+	/* the guest agent's programs and files */
+	int exec;		/* --exec: the operands are PROG [ARG...] */
+	int dashdash;		/* the operands came after "--" */
+	const char *get_path;	/* --get */
+	const char *put_path;	/* --put */
 	/* events */
 	struct alt *alts;	/* --wait-event and --fail-event */
 	size_t nalts;
@@ -106,6 +114,8 @@ struct run {
 	FILE *log;		/* --events */
 	int log_errno;		/* the first failure writing it */
 	int out_errno;		/* the first failure printing an event */
+	/* --exec */
+	int exec_status;	/* the program's exit status, once known */
 };
 
 /* The signal that asked us to stop, or 0.  Set by the signal handler. */
@@ -127,6 +137,8 @@ int open_output(const struct run *, const char *path);
 void setup_stdout(const int *cancel_fd);
 
 /* input.c */
+int read_input(const struct run *, int fd, const char *name, char **buf,
+    size_t *len);
 int wait_input(const struct run *, int fd, const char *name);
 json_t *load_args(const struct run *, const char *spec);
 json_t *operand_args(int argc, char **argv, json_t *base);
@@ -146,5 +158,12 @@ int wait_events(struct run *);
 int query(struct run *, const char *name, json_t **reply);
 int describe(struct run *, const char *name);
 int list_commands(struct run *);
+
+/* agent.c */
+int exec_args(struct run *, json_t **args);
+int agent_exec(struct run *, json_t *args);
+int exec_exit_status(const struct run *, int rc);
+int agent_get(struct run *, const char *path);
+int agent_put(struct run *, const char *path);
 
 #endif
