@@ -424,16 +424,16 @@ file_open(struct run *r, const char *path, const char *mode,
 static int
 file_close(struct run *r, json_int_t handle)
 {
+	json_t *args = must(json_pack("{s:I}", "handle", handle)), *ret;
 	enum qmp_status st;
-	json_t *ret = NULL;
 
 	if (qmpctl_signal || ms_left(r) == 0) {
 		qmp_set_cancel_flag(r->q, NULL);
 		qmp_set_cancel_fd(r->q, -1);
 		qmp_set_deadline(r->q, qmp_now_ms() + CLOSE_GRACE_MS);
 	}
-	st = qmp_call(r->q, "guest-file-close", must(json_pack("{s:I}",
-	    "handle", handle)), &ret);
+	st = qmp_call(r->q, "guest-file-close", args, &ret);
+	json_decref(args);
 	json_decref(ret);
 	if (st == QMP_OK)
 		return QX_OK;

@@ -452,7 +452,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	char err[512];
 	size_t i;
 
-	if (o->noperands > 0 && o->command == NULL && !o->exec)
+	if (o->noperands > 0 && o->command == NULL && agent_modes(o) == 0)
 		usage_error("operand '%s' needs -c NAME", o->operands[0]);
 	if (o->listen_addr != NULL && o->addr != NULL)
 		usage_error("-s and --listen exclude each other");
