@@ -562,7 +562,7 @@ test_help_lists_every_option() {
   local o
   for o in socket command args timeout wait max-size pretty full raw keep-going \
       wait-event fail-event match count events qga listen pass-fd hmp oob \
-      greeting no-stdin list-commands describe json help version; do
+      greeting no-stdin list-commands describe json exec get put help version; do
     assert_that "--help must list --$o" grep -q -- "--$o\\b" "$T/out"
   done
   assert_that "--help must show the KEY=VALUE / KEY:=JSON operands" grep -q 'KEY:=JSON' "$T/out"
@@ -596,6 +596,14 @@ test_completion_options() {
   assertEquals "complete --li; $(ctx)" "--list-commands|--listen|" "$(sort "$T/out" | tr '\n' '|')"
   complete_line 1 qmpctl --de
   assertEquals "complete --de; $(ctx)" "--describe|" "$(lines_of "$T/out")"
+  complete_line 1 qmpctl --ex
+  assertEquals "complete --ex; $(ctx)" "--exec|" "$(lines_of "$T/out")"
+  # After "--" come --exec's program and its arguments: no options.
+  complete_line 4 qmpctl --qga --exec -- --
+  assertEquals "complete after --; $(ctx)" "" "$(cat "$T/out")"
+  # Guest paths are not the host's files.
+  complete_line 2 qmpctl --get /
+  assertEquals "complete --get PATH; $(ctx)" "" "$(cat "$T/out")"
 
   # Registered for the qmpctl command.
   assertEquals "complete -p qmpctl" "complete -F _qmpctl qmpctl" \
