@@ -180,8 +180,8 @@ agent_call(struct run *r, const char *name, json_t *args, json_t **ret)
 }
 
 /*
- * Returns the integer member key of obj as *v, or -1 after a message
- * naming the command when it has none.
+ * Returns 0 with *v the integer member key of obj, or -1 after a message
+ * naming the command when obj has no such member.
  */
 static int
 int_member(json_t *obj, const char *key, const char *cmd, json_int_t *v)
@@ -437,7 +437,9 @@ file_close(struct run *r, json_int_t handle)
 	json_decref(ret);
 	if (st == QMP_OK)
 		return QX_OK;
-	say_failure(r);
+	/* QMP_EUSAGE: the connection broke before, as already reported. */
+	if (st != QMP_EUSAGE)
+		say_failure(r);
 	if (st != QMP_ECOMMAND)
 		say("guest file handle %" JSON_INTEGER_FORMAT " stays open in "
 		    "the agent", handle);
@@ -505,19 +507,24 @@ agent_get(struct run *r, const char *path)
 }
 
 /*
- * Reads stdin until buf holds cap bytes or stdin ends, within the
- * deadline.  Returns QX_OK with *n set (and *eof at the end), or after a
- * message the failure's status.
+ * Reads stdin until buf holds cap bytes, stdin ends, or (once it holds
+ * some) stdin has nothing more at once, so that a slow writer's data
+ * goes out as it comes and a fast one's in whole chunks.  Waits within
+ * the deadline.  Returns QX_OK with *n set (and *eof at the end), or
+ * after a message the failure's status.
  */
 static int
 read_chunk(const struct run *r, unsigned char *buf, size_t cap, size_t *n,
     int *eof)
 {
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 	ssize_t got;
 	int rc;
 
 	*n = 0;
 	while (*n < cap && !*eof) {
+		if (*n > 0 && poll(&pfd, 1, 0) == 0)
+			break;
 		if ((rc = wait_input(r, STDIN_FILENO, "stdin")) != QX_OK)
 			return rc;
 		got = read(STDIN_FILENO, buf + *n, cap - *n);

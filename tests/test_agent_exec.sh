@@ -404,6 +404,7 @@ test_get_closes_after_failures() {
   assertEquals "--get | head: no handle left on the file" 0 "$(xa_fds_on "$XA_DIR/f")"
 
   # A reader that stalls: -t passes while writing; the close still goes out.
+  rm -f "$T/stall"
   mkfifo "$T/stall"
   exec {stall}<>"$T/stall"
   timeout -k 2 20 "$QMPCTL" --qga -t 1 -s "$XA_SOCK" --get "$XA_DIR/f" \
@@ -417,6 +418,35 @@ test_get_closes_after_failures() {
   assertEquals "the agent's descriptors" "$before" "$(ls /proc/"$XA_PID"/fd | wc -l)"
   xq --get "$XA_DIR/f"
   assert_that "--get still works afterwards" cmp -s "$XA_DIR/f" "$T/out"
+}
+
+test_put_closes_after_stdin_timeout() {
+  xa || return 0
+  # stdin stalls (a FIFO whose writer sends nothing): -t ends the copy,
+  # and the close still goes out.
+  rm -f "$T/slow-in"
+  mkfifo "$T/slow-in"
+  exec {held}<>"$T/slow-in"
+  printf 'some' >&"$held"
+  timeout -k 2 20 "$QMPCTL" --qga -t 1 -s "$XA_SOCK" --put "$XA_DIR/p" \
+    <"$T/slow-in" >"$T/out" 2>"$T/err"
+  rc=$?
+  exec {held}>&-
+  assert_fails 8 '^qmpctl: stdin: timed out reading$' "--put, stdin stalling"
+  assertEquals "--put, stdin stalling: no handle left on the file" 0 "$(xa_fds_on "$XA_DIR/p")"
+  assertEquals "--put, stdin stalling: what came was written" some "$(cat "$XA_DIR/p")"
+}
+
+test_get_timeout_mid_read() {
+  # The deadline passes while a read's reply is awaited: the connection is
+  # out of step, the close cannot be sent, and the handle is named.
+  peer expect 'send \xff{"return": $ARGSID}\n' expect 'send {"return": 1234}\n' \
+    hang || return 0
+  run_q --qga -t 1 -s "$T/fp.sock" --get /f
+  assert_rc 8 "--get, reply never comes"
+  assertEquals "--get, reply never comes: stderr; $(ctx)" \
+    "$(printf 'qmpctl: %s: timed out before the reply\nqmpctl: guest file handle 1234 stays open in the agent' "$T/fp.sock")" \
+    "$(cat "$T/err")"
 }
 
 test_usage_errors_send_nothing() {
