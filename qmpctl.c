@@ -72,7 +72,8 @@ static const struct option_def {
 	    "them\nfrom FILE, @- from standard input" },
 	{ "hmp", OPT_HMP, "TEXT", "run a human monitor command and print its "
 	    "text" },
-	{ "no-stdin", 'n', NULL, "never read commands from standard input" },
+	{ "no-stdin", 'n', NULL, "never read standard input (commands, or "
+	    "the\ninput for --exec)" },
 	{ "keep-going", 'k', NULL, "in a batch, run the rest after a command "
 	    "error" },
 	{ "pass-fd", OPT_PASS_FD, "N", "pass descriptor N with the command "
