@@ -35,8 +35,8 @@ SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
 SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c trace.c \
-       qmp_core.c qmp_json.c
-HDRS = qmpctl.h qmp_core.h qmp_json.h
+       agent.c base64.c qmp_core.c qmp_json.c
+HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h
 
 all: qmpctl
 
@@ -65,6 +65,11 @@ tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
 	    -o $@ tests/fakepeer.c
 
+# base64.c's unit tests, run by tests/test_agent_exec.sh.
+tests/base64_test: tests/base64_test.c base64.c base64.h
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(SAN) $(LDFLAGS) \
+	    -o $@ tests/base64_test.c base64.c
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
@@ -72,7 +77,7 @@ deps:
 # Runs every test against the normal build, then against the sanitized one.
 check: deps
 	@$(MAKE) -s unit
-	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer
+	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@QMPCTL=./qmpctl sh tests/run.sh
 	@QMPCTL=./qmpctl-asan sh tests/run.sh
 
@@ -158,6 +163,6 @@ lint:
 
 clean:
 	rm -f qmpctl qmpctl-asan tests/fakepeer tests/unit_json \
-	    tests/unit_json-asan *.o
+	    tests/unit_json-asan tests/base64_test *.o
 
 .PHONY: all deps check unit demo install uninstall lint clean

@@ -267,7 +267,7 @@ report_failure(struct run *r)
 	json_t *err = data_member(r->failed, "error");
 
 	print_event(r, r->failed);
-	if (json_is_string(err))
+	if (qmp_json_is_string(err))
 		say("event %s reports a failure: %s", name,
 		    json_string_value(err));
 	else

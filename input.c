@@ -54,61 +54,64 @@ wait_input(const struct run *r, int fd, const char *name)
 }
 
 /*
- * Reads all of fd into a new NUL-terminated buffer of at most max bytes.
- * Returns the buffer with *len set, or NULL after reporting (exits with
- * the interrupt status on a signal).
+ * Reads all of fd into a new NUL-terminated buffer of at most
+ * run->o->max_size bytes.  Returns QX_OK with *buf (free it) and *len
+ * set, or after a message the failure's status: QX_USAGE for too much or
+ * unreadable input, QX_TIMEOUT, 128+N on signal N, QX_LOCAL.
  */
-static char *
-read_all(const struct run *run, int fd, const char *name, size_t *len)
+int
+read_input(const struct run *run, int fd, const char *name, char **buf,
+    size_t *len)
 {
-	char *buf = NULL, *nbuf;
-	size_t cap = 0, n = 0;
+	size_t cap = 0, n = 0, max = run->o->max_size;
+	char *nbuf;
 	ssize_t r;
-	int rc;
+	int rc = QX_OK;
 
+	*buf = NULL;
 	for (;;) {
 		if (cap - n < 2) {
 			size_t ncap = cap ? cap * 2 : 65536;
 
-			if (ncap > run->o->max_size + 2)
-				ncap = run->o->max_size + 2;
+			if (ncap > max + 2)
+				ncap = max + 2;
 			if (ncap <= cap) {
-				free(buf);
-				usage_error("%s: more than %zu bytes "
-				    "(see --max-size)", name, run->o->max_size);
+				rc = usage_failure("%s: more than %zu bytes "
+				    "(see --max-size)", name, max);
+				break;
 			}
-			nbuf = realloc(buf, ncap);
-			if (nbuf == NULL) {
-				free(buf);
+			if ((nbuf = realloc(*buf, ncap)) == NULL) {
 				say("%s: out of memory", name);
-				exit(QX_LOCAL);
+				rc = QX_LOCAL;
+				break;
 			}
-			buf = nbuf;
+			*buf = nbuf;
 			cap = ncap;
 		}
-		if ((rc = wait_input(run, fd, name)) != QX_OK) {
-			free(buf);
-			exit(rc);
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r > 0) {
-			n += (size_t)r;
-			continue;
-		}
-		if (r == 0)
+		if ((rc = wait_input(run, fd, name)) != QX_OK)
 			break;
-		if ((errno == EINTR && !qmpctl_signal) || errno == EAGAIN)
-			continue;
-		if (errno == EINTR) {
+		r = read(fd, *buf + n, cap - n - 1);
+		if (r > 0)
+			n += (size_t)r;
+		else if (r == 0)
+			break;
+		else if (errno == EINTR && qmpctl_signal) {
 			say("%s: interrupted waiting for input", name);
-			exit(128 + qmpctl_signal);
+			rc = 128 + qmpctl_signal;
+			break;
+		} else if (errno != EINTR && errno != EAGAIN) {
+			rc = usage_failure("%s: %s", name, strerror(errno));
+			break;
 		}
-		free(buf);
-		usage_error("%s: %s", name, strerror(errno));
 	}
-	buf[n] = '\0';
+	if (rc != QX_OK) {
+		free(*buf);
+		*buf = NULL;
+		return rc;
+	}
+	(*buf)[n] = '\0';
 	*len = n;
-	return buf;
+	return QX_OK;
 }
 
 /*
@@ -132,7 +135,7 @@ load_args(const struct run *r, const char *spec)
 	char *text = NULL;
 	size_t len;
 	json_t *v;
-	int fd;
+	int fd, rc;
 
 	/* Numbers stay as written; a duplicate key is an error, as in QEMU. */
 	if (spec[0] == '@') {
@@ -141,9 +144,11 @@ load_args(const struct run *r, const char *spec)
 			fd = STDIN_FILENO;
 		else if ((fd = open_input(spec + 1)) < 0)
 			usage_error("%s: %s", spec + 1, strerror(errno));
-		text = read_all(r, fd, name, &len);
+		rc = read_input(r, fd, name, &text, &len);
 		if (fd != STDIN_FILENO)
 			close(fd);
+		if (rc != QX_OK)
+			exit(rc);
 		v = qmp_json_loadb(text, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
 		free(text);
 	} else

@@ -135,14 +135,14 @@ watch_event(struct run *r, json_t *event)
 		r->migration_events++;
 	if (name == NULL || id == NULL || !json_is_object(data))
 		return;
-	if (strcmp(name, "JOB_STATUS_CHANGE") == 0 && json_is_string(
+	if (strcmp(name, "JOB_STATUS_CHANGE") == 0 && qmp_json_is_string(
 	    json_object_get(data, "id")) && strcmp(json_string_value(
 	    json_object_get(data, "id")), id) == 0) {
 		note_status(r, status_index(json_string_value(
 		    json_object_get(data, "status"))));
 		keep(&r->job_last, data);
 	} else if ((strcmp(name, "BLOCK_JOB_COMPLETED") == 0 ||
-	    strcmp(name, "BLOCK_JOB_CANCELLED") == 0) && json_is_string(
+	    strcmp(name, "BLOCK_JOB_CANCELLED") == 0) && qmp_json_is_string(
 	    json_object_get(data, "device")) && strcmp(json_string_value(
 	    json_object_get(data, "device")), id) == 0) {
 		r->job_cancelled = strcmp(name, "BLOCK_JOB_CANCELLED") == 0;
@@ -164,7 +164,7 @@ job_entry(const struct run *r, json_t *jobs)
 	size_t i;
 
 	json_array_foreach(jobs, i, j)
-		if (json_is_string(json_object_get(j, "id")) &&
+		if (qmp_json_is_string(json_object_get(j, "id")) &&
 		    strcmp(json_string_value(json_object_get(j, "id")),
 		    r->o->job_id) == 0)
 			return j;

@@ -342,7 +342,10 @@ open_output(const struct run *r, const char *path)
  * Writes to descriptor 1 for the stdout stream.  A write blocked by a
  * reader that does not read is cut short by a signal (no SA_RESTART),
  * but stdio would write the rest again and block again: this gives up
- * instead, with EINTR, once a signal came.
+ * instead, with EINTR, once a signal came.  Returns n, or -1 with errno
+ * set: glibc takes any shorter count from a cookie for a failure, with
+ * whatever errno holds, so a partial write (a reader that leaves in the
+ * middle) is written on until write(2) says why it stopped.
  */
 static ssize_t
 stdout_write(void *cookie, const char *buf, size_t n)
@@ -350,19 +353,27 @@ stdout_write(void *cookie, const char *buf, size_t n)
 	const int *cancel_fd = cookie;
 	struct pollfd pfd[2] = {
 		{ STDOUT_FILENO, POLLOUT, 0 }, { *cancel_fd, POLLIN, 0 } };
+	size_t done = 0;
 	ssize_t w;
 
-	for (;;) {
+	while (done < n) {
 		if (qmpctl_signal) {
 			errno = EINTR;
 			return -1;
 		}
-		w = write(STDOUT_FILENO, buf, n);
-		if (w >= 0 || (errno != EINTR && errno != EAGAIN))
-			return w;
+		w = write(STDOUT_FILENO, buf + done, n - done);
+		if (w > 0) {
+			done += (size_t)w;
+			continue;
+		}
+		if (w == 0)
+			errno = EIO;
+		if (w == 0 || (errno != EINTR && errno != EAGAIN))
+			return -1;
 		if (errno == EAGAIN && poll(pfd, 2, -1) < 0 && errno != EINTR)
 			return -1;
 	}
+	return (ssize_t)n;
 }
 
 /* Closing the stream leaves descriptor 1 to the process's exit. */

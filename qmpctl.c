@@ -41,6 +41,7 @@ enum {
 	OPT_MATCH, OPT_EVENTS, OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD,
 	OPT_HMP, OPT_OOB, OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE,
 	OPT_JSON, OPT_WAIT_JOB, OPT_WAIT_MIGRATION, OPT_READY_FD, OPT_TRACE,
+	OPT_EXEC, OPT_GET, OPT_PUT,
 };
 
 /*
@@ -72,13 +73,21 @@ static const struct option_def {
 	    "them\nfrom FILE, @- from standard input" },
 	{ "hmp", OPT_HMP, "TEXT", "run a human monitor command and print its "
 	    "text" },
-	{ "no-stdin", 'n', NULL, "never read commands from standard input" },
+	{ "no-stdin", 'n', NULL, "never read standard input (commands, or "
+	    "the\ninput for --exec)" },
 	{ "keep-going", 'k', NULL, "in a batch, run the rest after a command "
 	    "error" },
 	{ "pass-fd", OPT_PASS_FD, "N", "pass descriptor N with the command "
 	    "(unix\nsockets; repeatable)" },
 	{ "oob", OPT_OOB, NULL, "enable out-of-band execution and use "
 	    "exec-oob" },
+	{ NULL, 0, NULL, "In the guest (with --qga):" },
+	{ "exec", OPT_EXEC, NULL, "run PROG [ARG...], given after --, in "
+	    "the\nguest; print its output, exit with its status\n(255: "
+	    "qmpctl failed); stdin is its input\nunless -n" },
+	{ "get", OPT_GET, "PATH", "copy the guest file PATH to stdout" },
+	{ "put", OPT_PUT, "PATH", "copy stdin to the guest file PATH "
+	    "(replacing it);\nprint {\"bytes\": N}" },
 	{ NULL, 0, NULL, "What the server offers:" },
 	{ "list-commands", OPT_LIST_COMMANDS, NULL, "print the names of the "
 	    "commands it accepts" },
@@ -142,6 +151,8 @@ usage(void)
 	    "       qmpctl [-s ADDR] [options] --hmp TEXT\n"
 	    "       qmpctl [-s ADDR] [options] --list-commands | --describe "
 	    "NAME [--json]\n"
+	    "       qmpctl --qga [-s ADDR] [options] --exec -- PROG [ARG...]\n"
+	    "       qmpctl --qga [-s ADDR] [options] --get PATH | --put PATH\n"
 	    "\n"
 	    "Run QEMU Monitor Protocol commands and print their results as "
 	    "JSON.\n", stdout);
@@ -177,6 +188,8 @@ usage(void)
 	    "8 timeout, 9 local failure,\n10 a --fail-event came or the job or "
 	    "migration failed, 141 stdout's\nreader left, 128+N killed by "
 	    "signal N (SIGHUP, SIGINT, SIGTERM).\n"
+	    "With --exec: the program's status, 128+N if signal N killed it, "
+	    "2 usage,\n255 any other failure of qmpctl's.\n"
 	    "\n"
 	    "See qmpctl(1) for the whole manual.\n", stdout);
 }
@@ -338,6 +351,9 @@ take_option(struct options *o, int c, char *arg, const char *given)
 		o->ready_fd = (int)parse_long("--ready-fd", arg, 3, INT_MAX);
 		break;
 	case OPT_TRACE: o->trace = arg; break;
+	case OPT_EXEC: o->exec = 1; break;
+	case OPT_GET: o->get_path = arg; break;
+	case OPT_PUT: o->put_path = arg; break;
 	case 'h':
 	case 'V':
 		print_and_exit(c);
@@ -356,8 +372,11 @@ parse_options(struct options *o, int argc, char **argv)
 {
 	struct option longopts[NDEFS + 1];
 	char shortopts[2 * NDEFS + 2], given[3] = "-?";
-	int c;
+	char **orig = must(malloc(sizeof(*orig) * ((size_t)argc + 1)));
+	int c, i;
 
+	/* getopt_long reorders argv: keep the order as given. */
+	memcpy(orig, argv, sizeof(*orig) * ((size_t)argc + 1));
 	memset(o, 0, sizeof(*o));
 	o->max_size = QMP_DEFAULT_MAX_SIZE;
 	o->trace = getenv("QMPCTL_TRACE");
@@ -372,6 +391,11 @@ parse_options(struct options *o, int argc, char **argv)
 	}
 	o->operands = argv + optind;
 	o->noperands = argc - optind;
+	/* The operands came after "--" when they end argv unmoved. */
+	o->dashdash = o->noperands > 0 && strcmp(orig[optind - 1], "--") == 0;
+	for (i = optind; i < argc && o->dashdash; i++)
+		o->dashdash = orig[i] == argv[i];
+	free(orig);
 	attach_matches(o);
 }
 
@@ -438,6 +462,56 @@ check_descriptors(const struct options *o, unsigned closed)
 		check_writable("--ready-fd", o->ready_fd, closed);
 }
 
+/* Returns how many of --exec, --get and --put o holds. */
+static int
+agent_modes(const struct options *o)
+{
+	return !!o->exec + (o->get_path != NULL) + (o->put_path != NULL);
+}
+
+/* The rules of --exec, --get and --put; exits with a usage error. */
+static void
+check_agent_options(const struct options *o)
+{
+	const char *path = o->get_path ? o->get_path : o->put_path;
+	int i;
+
+	if (agent_modes(o) == 0)
+		return;
+	if (agent_modes(o) > 1)
+		usage_error("--exec, --get and --put exclude each other");
+	if (!o->qga)
+		usage_error("--exec, --get and --put need --qga");
+	if (o->command != NULL || o->args != NULL || o->nalts > 0 ||
+	    o->list_commands || o->describe != NULL || o->keep_going ||
+	    o->npass_fds > 0 || o->events_log != NULL)
+		usage_error("--exec, --get and --put exclude -c, -a, -k, "
+		    "--wait-event, --fail-event, --events, --list-commands, "
+		    "--describe and --pass-fd");
+	if (o->full || o->raw || (o->pretty && o->put_path == NULL))
+		usage_error("--exec and --get print the data as it is: they "
+		    "exclude -p, -f and -r (--put takes -p)");
+	if (path != NULL && (*path == '\0' || !valid_utf8(path,
+	    strlen(path))))
+		usage_error("%s: the guest path must be non-empty UTF-8",
+		    o->get_path ? "--get" : "--put");
+	if (!o->exec && o->noperands > 0)
+		usage_error("operand '%s': --get and --put take none",
+		    o->operands[0]);
+	if (o->exec && (o->noperands == 0 || !o->dashdash))
+		usage_error("--exec: give the program after --, as in "
+		    "--exec -- PROG [ARG...]");
+	for (i = 0; i < o->noperands; i++)
+		if (!valid_utf8(o->operands[i], strlen(o->operands[i])))
+			usage_error("--exec: argument %d is not valid UTF-8",
+			    i);
+	if (o->put_path != NULL && o->no_stdin)
+		usage_error("--put copies stdin: it excludes -n");
+	if (o->put_path != NULL && isatty(STDIN_FILENO))
+		usage_error("--put copies stdin, which is a terminal: "
+		    "redirect it from the file");
+}
+
 /*
  * Checks everything the user gave before anything is sent, and exits
  * with a usage error at the first problem.  closed has bit N set when
@@ -448,7 +522,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 {
 	char err[512];
 
-	if (o->noperands > 0 && o->command == NULL)
+	if (o->noperands > 0 && o->command == NULL && agent_modes(o) == 0)
 		usage_error("operand '%s' needs -c NAME", o->operands[0]);
 	if (o->listen_addr != NULL && o->addr != NULL)
 		usage_error("-s and --listen exclude each other");
@@ -494,6 +568,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 		usage_error("the guest agent has no human monitor: --qga "
 		    "excludes --hmp");
 	check_event_options(o);
+	check_agent_options(o);
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
 	    addr->kind != QMP_ADDR_FD)
 		usage_error("--pass-fd works on unix sockets only");
@@ -582,7 +657,7 @@ static int
 commands_from_stdin(const struct options *o)
 {
 	if (o->command != NULL || o->hmp != NULL || o->list_commands ||
-	    o->describe != NULL || o->no_stdin)
+	    o->describe != NULL || o->no_stdin || agent_modes(o) > 0)
 		return 0;
 	/* With something else to do, a terminal holds no batch. */
 	if (waits(o) || o->greeting)
@@ -621,6 +696,8 @@ first_command(struct run *r, json_t **cmd)
 	int rc;
 
 	*cmd = NULL;
+	if (o->exec)
+		return exec_args(r, cmd);
 	if (o->command != NULL || o->hmp != NULL) {
 		*cmd = build_command(r);
 		return QX_OK;
@@ -800,7 +877,13 @@ run(struct run *r, json_t *cmd)
 	const struct options *o = r->o;
 	int rc = QX_OK;
 
-	if (o->list_commands)
+	if (o->exec)
+		rc = agent_exec(r, cmd);
+	else if (o->get_path != NULL)
+		rc = agent_get(r, o->get_path);
+	else if (o->put_path != NULL)
+		rc = agent_put(r, o->put_path);
+	else if (o->list_commands)
 		rc = list_commands(r);
 	else if (o->describe != NULL)
 		rc = describe(r, o->describe);
@@ -857,7 +940,7 @@ main(int argc, char **argv)
 		r.deadline = qmp_now_ms() + to_ms(o.timeout);
 	if (closed & 1u << STDOUT_FILENO) {
 		say("stdout: %s", strerror(EBADF));
-		return QX_LOCAL;
+		return o.exec ? QX_EXEC_OWN : QX_LOCAL;
 	}
 	setup_stdout(&r.cancel_fd);
 	r.held = must(json_array());
@@ -876,6 +959,8 @@ main(int argc, char **argv)
 	else
 		json_decref(cmd);
 	rc = end_run(&r, rc);
+	if (o.exec)
+		rc = exec_exit_status(&r, rc);
 	free_alts(&o);
 	return rc;
 }

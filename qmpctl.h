@@ -9,6 +9,8 @@
  *   introspect.c  --list-commands and --describe
  *   jobs.c        --wait-job and --wait-migration
  *   trace.c       --trace: what went over the wire
+ *   agent.c       --exec, --get and --put: programs and files in the guest
+ *   base64.c      base64 for the agent's data (base64.h)
  */
 #ifndef QMPCTL_H
 #define QMPCTL_H
@@ -38,6 +40,7 @@ enum {
 	QX_FAILED = 10,		/* the server reported that the operation failed:
 				   a --fail-event, a job or a migration */
 	QX_PIPE = 141,		/* stdout is a pipe whose reader left */
+	QX_EXEC_OWN = 255,	/* --exec: a failure of qmpctl, not the program */
 };
 
 /* One --match test on an event's data. */
@@ -79,6 +82,11 @@ struct options {
 	int pass_fds[64];
 	size_t npass_fds;
 	int no_stdin;		/* -n */
+	/* the guest agent's programs and files */
+	int exec;		/* --exec: the operands are PROG [ARG...] */
+	int dashdash;		/* the operands came after "--" */
+	const char *get_path;	/* --get */
+	const char *put_path;	/* --put */
 	/* events */
 	struct alt *alts;	/* --wait-event and --fail-event */
 	size_t nalts;
@@ -127,6 +135,8 @@ struct run {
 	int migration_events;	/* MIGRATION events since the last look */
 	FILE *trace;		/* --trace */
 	int trace_errno;	/* the first failure writing it */
+	/* --exec */
+	int exec_status;	/* the program's exit status, once known */
 };
 
 /* The signal that asked us to stop, or 0.  Set by the signal handler. */
@@ -148,6 +158,8 @@ int open_output(const struct run *, const char *path);
 void setup_stdout(const int *cancel_fd);
 
 /* input.c */
+int read_input(const struct run *, int fd, const char *name, char **buf,
+    size_t *len);
 int wait_input(const struct run *, int fd, const char *name);
 json_t *load_args(const struct run *, const char *spec);
 json_t *operand_args(int argc, char **argv, json_t *base);
@@ -178,5 +190,12 @@ int close_trace(struct run *);
 int query(struct run *, const char *name, json_t **reply);
 int describe(struct run *, const char *name);
 int list_commands(struct run *);
+
+/* agent.c */
+int exec_args(struct run *, json_t **args);
+int agent_exec(struct run *, json_t *args);
+int exec_exit_status(const struct run *, int rc);
+int agent_get(struct run *, const char *path);
+int agent_put(struct run *, const char *path);
 
 #endif

@@ -6,11 +6,12 @@
 # in _qmpctl does not know is left for the user to type.
 _qmpctl_flags='
 	-p --pretty -f --full -r --raw -k --keep-going -n --no-stdin --qga --oob
-	--greeting --list-commands --json --wait-migration -h --help -V --version'
+	--greeting --list-commands --json --wait-migration --exec -h --help -V
+	--version'
 _qmpctl_with_arg='
 	-s --socket -c --command -a --args -t --timeout --wait --max-size
 	--wait-event --fail-event --match --count --events --listen --pass-fd
-	--hmp --describe --trace --wait-job --ready-fd'
+	--hmp --describe --trace --wait-job --ready-fd --get --put'
 
 # _qmpctl_word WORD: WORD as typed on the line, without its quotes or
 # backslashes, and with a leading ~/ expanded.
@@ -109,6 +110,11 @@ _qmpctl()
 	esac
 	for w in $_qmpctl_with_arg; do
 		[ "$prev" = "$w" ] && return
+	done
+	# After "--" come --exec's program and its arguments, not options.
+	local i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[ "${COMP_WORDS[i]}" = -- ] && return
 	done
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$_qmpctl_flags $_qmpctl_with_arg" \

@@ -37,6 +37,9 @@ complete -c qmpctl -l trace -r -F -d 'write every message sent and received to F
 complete -c qmpctl -l wait-job -x -d 'wait until job ID reaches STATUS (ID[:STATUS])'
 complete -c qmpctl -l wait-migration -d 'wait until the migration ends'
 complete -c qmpctl -l ready-fd -x -d 'once connected, write a newline to descriptor N'
+complete -c qmpctl -l exec -d 'with --qga, run the program after -- in the guest'
+complete -c qmpctl -l get -x -d 'with --qga, copy a guest file to stdout'
+complete -c qmpctl -l put -x -d 'with --qga, copy stdin to a guest file'
 complete -c qmpctl -s h -l help -d 'print the usage and exit'
 complete -c qmpctl -s V -l version -d 'print the version and exit'
 

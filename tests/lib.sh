@@ -372,10 +372,16 @@ assert_compact() {
 
 # ---------------------------------------------------------------- hooks
 
-# lib_cleanup: stop everything and remove $T (idempotent).
+# lib_cleanup: stop everything and remove $T and the folders of
+# start_exec_agent (idempotent).
 lib_cleanup() {
+  local d
   stop_all
   [[ -n $T && $T == /tmp/qmpctl-test.* ]] && rm -rf "$T"
+  for d in "${XA_PARENTS[@]}"; do
+    [[ $d == /tmp/qmpctl-xa.* ]] && rm -rf "$d"
+  done
+  XA_PARENTS=()
   return 0
 }
 
@@ -408,5 +414,62 @@ require_built() {
   if [[ ! -x $1 ]]; then
     echo "${0##*/}: $1 not found or not executable (run $2)" >&2
     exit 1
+  fi
+}
+
+# ---------------------------------------------------------------- qemu-ga as nobody
+
+# qemu-ga acts on the machine it runs on.  Run as root it always gets the
+# whole block list of /work/shared/qmp-notes.md.  This list is that one LESS
+# guest-exec and guest-file-write, and is for start_exec_agent only.
+XA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys
+XA_PARENTS=()
+
+_xa_up() { [[ -S $XA_SOCK ]] || ! pid_alive "$XA_PID"; }
+
+# _xa_uids_are PID UID: the real, effective, saved and file-system uids of
+# process PID are all UID.
+_xa_uids_are() {
+  [[ $(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null) == "$2 $2 $2 $2" ]]
+}
+
+# start_exec_agent: start a qemu-ga with guest-exec and guest-file-write
+# enabled, the only safe way: as user and group 65534 (nobody) with no
+# other groups, in XA_DIR, a fresh folder of mode 0700 owned by 65534 under
+# a 0755 parent of its own in /tmp (removed by lib_cleanup); its socket
+# (XA_SOCK), state and log are there, and so is its working directory.
+# It is stopped again unless it runs as 65534 and guest-info shows
+# guest-exec enabled and the rest of the block list disabled.  Sets XA_PID,
+# XA_DIR and XA_SOCK.  Tests run programs only on files in XA_DIR and write
+# files only there.
+start_exec_agent() {
+  local parent ok
+  parent=$(mktemp -d /tmp/qmpctl-xa.XXXXXX) || return 1
+  XA_PARENTS+=("$parent")
+  XA_DIR=$parent/d
+  XA_SOCK=$XA_DIR/ga.sock
+  chmod 755 "$parent" && mkdir -m 700 "$XA_DIR" &&
+    chown 65534:65534 "$XA_DIR" || return 1
+  (cd "$XA_DIR" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "${QGA_BIN:-qemu-ga}" -m unix-listen -p "$XA_SOCK" -t "$XA_DIR" \
+    -l "$XA_DIR/ga.log" -b "$XA_BLOCK") </dev/null >"$parent/ga.out" 2>&1 &
+  XA_PID=$!
+  track_pid "$XA_PID"
+  if ! wait_until 10 _xa_up || ! pid_alive "$XA_PID" ||
+      ! _xa_uids_are "$XA_PID" 65534; then
+    echo "lib.sh: qemu-ga as 65534 did not start: $(cat "$parent/ga.out")" >&2
+    stop_pid "$XA_PID"
+    return 1
+  fi
+  timeout -k 2 10 "$QMPCTL" --qga -t 5 -s "$XA_SOCK" -c guest-info \
+    >"$parent/info" 2>&1 </dev/null
+  ok=$(jq --arg b "$XA_BLOCK" '($b | split(",")) as $bl
+    | [.supported_commands[] | select(.name as $n | any($bl[]; . == $n))]
+    | length >= 10 and all(.[]; .enabled == false)' "$parent/info" 2>&1)
+  if [[ $ok != true ]] || ! _jq_true 'any(.supported_commands[];
+      .name == "guest-exec" and .enabled)' "$parent/info"; then
+    echo "lib.sh: qemu-ga as 65534 does not show the expected commands; stopped it" >&2
+    stop_pid "$XA_PID"
+    return 1
   fi
 }

@@ -628,6 +628,14 @@ test_completion_options() {
   assertEquals "complete --li; $(ctx)" "--list-commands|--listen|" "$(sort "$T/out" | tr '\n' '|')"
   complete_line 1 qmpctl --de
   assertEquals "complete --de; $(ctx)" "--describe|" "$(lines_of "$T/out")"
+  complete_line 1 qmpctl --ex
+  assertEquals "complete --ex; $(ctx)" "--exec|" "$(lines_of "$T/out")"
+  # After "--" come --exec's program and its arguments: no options.
+  complete_line 4 qmpctl --qga --exec -- --
+  assertEquals "complete after --; $(ctx)" "" "$(cat "$T/out")"
+  # Guest paths are not the host's files.
+  complete_line 2 qmpctl --get /
+  assertEquals "complete --get PATH; $(ctx)" "" "$(cat "$T/out")"
 
   # Registered for the qmpctl command.
   assertEquals "complete -p qmpctl" "complete -F _qmpctl qmpctl" \

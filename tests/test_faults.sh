@@ -33,6 +33,10 @@
 #                  follows it must match; absent: no hint line
 #   expect_sent    the exact bytes the peer must have received (the peer's
 #                  recvlog), read once the peer has seen the close
+#   expect_sent_jq a jq filter that must print true on the messages the
+#                  peer received, as one array (jq -s; 0xFF bytes dropped),
+#                  read once the peer has seen the close: for checks that
+#                  the random sync id keeps out of expect_sent
 #   expect_time    "MIN MAX": the run's wall time in seconds (for a signal
 #                  case, from the signal to the exit); such a run is killed
 #                  5 s after MAX instead of at 20 s
@@ -235,6 +239,9 @@ f_run_signal() {
     exec {F_STALL}>&-
   fi
 }
+_f_sent_jq() {
+  [[ $(tr -d '\377' <"$F_DIR/recv" | jq -s "$1" 2>/dev/null) == true ]]
+}
 _f_wchan() { grep -qE -- "$2" "/proc/$1/wchan" 2>/dev/null; }
 
 # f_secs US: print microseconds US as seconds with 3 decimals.
@@ -328,6 +335,12 @@ fault_run() {
     fi
     assert_that "$what the peer must have received exactly [$(cat "$F_CASE/expect_sent")], got [$(cat "$F_DIR/recv")]" \
       cmp -s "$F_CASE/expect_sent" "$F_DIR/recv"
+  elif f_has expect_sent_jq; then
+    if ! wait_until 5 _pid_gone "$F_PEER"; then
+      fail "$what the peer did not see the close; recvlog=[$(cat "$F_DIR/recv")]"
+    fi
+    assert_that "$what jq '$(cat "$F_CASE/expect_sent_jq")' on what the peer received: [$(tr -d '\377' <"$F_DIR/recv")]" \
+      _f_sent_jq "$(cat "$F_CASE/expect_sent_jq")"
   fi
   stop_pid "$F_PEER"
 }

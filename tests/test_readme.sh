@@ -78,7 +78,7 @@ test_at_least_four_recipes() {
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
-  for name in qemu-version block-job backup-fails mirror migration-fails shutdown guest-file many-vms; do
+  for name in qemu-version block-job backup-fails mirror migration-fails shutdown guest-file guest-wait guest-test many-vms; do
     assert_that "recipe $name must be in README" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
@@ -268,6 +268,48 @@ test_recipe_many_vms_one_dead() {
   assert_vm_line "$T/vms/vm2.sock"
   assert_that "many-vms: the dead socket's line has the error; $(ctx)" \
     grep -qE "^$T/vms/dead.sock qmpctl: .*Connection refused" "$T/out"
+}
+
+test_recipe_guest_wait() {
+  assert_that "qemu-ga must start; $(cat "$T/qga.out" 2>/dev/null)" start_qga || return 0
+  run_recipe guest-wait QGA_SOCKET="$T/qga.sock"
+  assert_recipe_ok guest-wait
+  assertEquals "guest-wait: stdout; $(ctx)" \
+    "guest agent $("$QGA_BIN" -V | sed -n 's/^QEMU Guest Agent \([^ ]*\).*/\1/p') is up" \
+    "$(cat "$T/out")"
+  assert_no_stderr guest-wait
+}
+
+# guest_test_recipe STATUS: the guest-test recipe, run against a qemu-ga
+# with guest-exec enabled (start_exec_agent: user 65534, a folder of its
+# own), with a suite in that folder that writes its log there and exits
+# with STATUS.
+guest_test_recipe() {
+  printf '#!/bin/sh\necho "suite ran" >"$1"\necho "1 test, status %s" >>"$1"\necho "running the suite"\nexit %s\n' \
+    "$1" "$1" >"$XA_DIR/suite.sh"
+  chmod 755 "$XA_DIR/suite.sh"
+  sed -e "s|^suite=.*|suite=$XA_DIR/suite.sh|" -e "s|^log=.*|log=$XA_DIR/suite.log|" \
+    "$T/recipes/guest-test.sh" >"$T/recipes/guest-test-here.sh"
+  run_recipe guest-test-here QGA_SOCKET="$XA_SOCK"
+}
+
+test_recipe_guest_test() {
+  assert_that "qemu-ga (user 65534) must start" start_exec_agent || return 0
+  assert_that "the recipe must set suite=" grep -q '^suite=' "$T/recipes/guest-test.sh"
+  assert_that "the recipe must set log=" grep -q '^log=' "$T/recipes/guest-test.sh"
+  guest_test_recipe 0
+  assert_rc 0 "guest-test, suite passing"
+  assertEquals "guest-test, suite passing: stdout; $(ctx)" \
+    "$(printf 'running the suite\nguest tests: status 0, 2 log lines')" "$(cat "$T/out")"
+  assert_no_stderr "guest-test, suite passing"
+  assertEquals "guest-test: the log fetched" \
+    "$(printf 'suite ran\n1 test, status 0')" "$(cat "$T/run-guest-test-here/guest-tests.log")"
+
+  rm -rf "$T/run-guest-test-here"
+  guest_test_recipe 3
+  assert_rc 3 "guest-test, suite failing with 3"
+  assertEquals "guest-test, suite failing: stdout; $(ctx)" \
+    "$(printf 'running the suite\nguest tests: status 3, 2 log lines')" "$(cat "$T/out")"
 }
 
 . shunit2
