@@ -48,13 +48,27 @@ tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
 	    -o $@ tests/fakepeer.c
 
+# Unit tests of the address parser and the framer (tests/unit.c), built
+# like qmpctl and like qmpctl-asan.
+UNIT_SRCS = tests/unit.c qmp_core.c
+
+tests/unit: $(UNIT_SRCS) $(HDRS)
+	$(CC) $(QCFLAGS) -I. $(LDFLAGS) -o $@ $(UNIT_SRCS) $(QLDLIBS)
+
+tests/unit-asan: $(UNIT_SRCS) $(HDRS)
+	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ $(UNIT_SRCS) \
+	    $(QLDLIBS)
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
 
-# Runs every test against the normal build, then against the sanitized one.
+# Runs the unit tests (both builds), then every test against the normal
+# build, then against the sanitized one.
 check: deps
-	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer
+	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/unit tests/unit-asan
+	@tests/unit
+	@tests/unit-asan
 	@QMPCTL=./qmpctl sh tests/run.sh
 	@QMPCTL=./qmpctl-asan sh tests/run.sh
 
