@@ -1,4 +1,8 @@
 # qmpctl: a QEMU Monitor Protocol client for shell scripts.
+#
+# Needs GNU make 4.0 or later: the "!=" shell assignments below are not in
+# GNU make 3.x, and the fuzz targets use a pattern rule.  BSD make (bmake)
+# also builds, checks, installs and cleans, but cannot build the fuzz targets.
 
 VERSION    = 0.1.0
 PREFIX     = /usr/local
@@ -92,20 +96,10 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 FUZZ_BINS    = build/fuzz/fuzz_framer build/fuzz/fuzz_client \
 	       build/fuzz/fuzz_address
 
-build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c $(HDRS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c qmp_core.c $(HDRS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_framer.c \
-	    qmp_core.c $(QLDLIBS)
-
-build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c $(HDRS)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_client.c \
-	    qmp_core.c $(QLDLIBS)
-
-build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c $(HDRS)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_address.c \
-	    qmp_core.c $(QLDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ $< qmp_core.c \
+	    $(QLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -123,14 +117,11 @@ bench: deps
 .PHONY: bench
 
 install: qmpctl
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(BASHCOMPDIR)
-	cp -f qmpctl $(DESTDIR)$(BINDIR)/qmpctl
-	chmod 755 $(DESTDIR)$(BINDIR)/qmpctl
-	cp -f qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	chmod 644 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
-	cp -f qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
-	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/qmpctl
+	install -m 755 qmpctl $(DESTDIR)$(BINDIR)/qmpctl
+	install -m 644 qmpctl.1 $(DESTDIR)$(MANDIR)/man1/qmpctl.1
+	install -m 644 qmpctl.bash $(DESTDIR)$(BASHCOMPDIR)/qmpctl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qmpctl $(DESTDIR)$(MANDIR)/man1/qmpctl.1 \
@@ -139,7 +130,13 @@ uninstall:
 lint:
 	mandoc -Tlint -W warning qmpctl.1
 
+# Removes everything the build makes: build/ holds the fuzz targets and
+# their artifacts; bench/ the binaries of "make bench".
 clean:
-	rm -f qmpctl qmpctl-asan tests/fakepeer *.o
+	rm -f qmpctl qmpctl-asan tests/fakepeer tests/fakepeer-asan \
+	    tests/unit tests/unit-asan *.o
+	rm -f bench/qmpctl bench/fakepeer bench/floor bench/timeit \
+	    bench/qmpctl-static-jansson bench/qmpctl-static
+	rm -rf build
 
 .PHONY: all deps check demo install uninstall lint clean
