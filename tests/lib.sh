@@ -24,6 +24,11 @@ FAKEPEER=${FAKEPEER:-tests/fakepeer}
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 # Cheap QEMU: no machine, no devices, no display, no config file.
 QEMU_BASE_ARGS=(-machine none -nodefaults -display none -no-user-config)
+# The block list of /work/shared/qmp-notes.md, exactly, for every qemu-ga a
+# test starts (qemu-ga -b "$QGA_BLOCK"): qemu-ga acts on THIS host, as
+# root, so everything that changes anything stays disabled.  The only copy
+# in tests/: use it, never a list of your own.
+readonly QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
 
 # Tests must not depend on the caller's environment.
 unset QMP_SOCKET

@@ -13,8 +13,7 @@
 
 QSD_BIN=${QSD_BIN:-qemu-storage-daemon}
 QGA_BIN=${QGA_BIN:-qemu-ga}
-# qemu-ga acts on THE HOST: everything that changes anything stays blocked.
-QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
+# qemu-ga acts on THE HOST: it is started with QGA_BLOCK (lib.sh).
 
 # Facts checked by hand against QEMU 7.2.22, qemu-storage-daemon and qemu-ga:
 #   query-commands: 216 names on -machine none, 74 on qemu-storage-daemon

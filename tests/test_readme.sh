@@ -13,9 +13,8 @@
 
 README=${README:-README.md}
 QGA_BIN=${QGA_BIN:-qemu-ga}
-# The block list of /work/shared/qmp-notes.md, exactly: qemu-ga acts on the
-# host, so everything that changes anything stays disabled.
-QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
+# qemu-ga acts on the host: it is started with QGA_BLOCK (lib.sh), the block
+# list of /work/shared/qmp-notes.md.
 
 oneTimeSetUp() {
   local q
