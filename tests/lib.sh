@@ -198,7 +198,7 @@ _qemu_start_failed() {
 
 # start_qemu_unix NAME SOCKPATH [ARGS...]: start QEMU with the caller's own
 # monitor args (in ARGS) listening on the unix socket SOCKPATH, and wait (10 s)
-# for SOCKPATH to appear.  Sets QEMU_PID and QEMU_SOCK.  E.g. a pretty monitor:
+# for it to listen on SOCKPATH.  Sets QEMU_PID and QEMU_SOCK.  E.g. a pretty monitor:
 #   start_qemu_unix vm "$T/p.sock" -chardev socket,id=m,path="$T/p.sock",server=on,wait=off \
 #       -mon chardev=m,mode=control,pretty=on
 start_qemu_unix() {
@@ -206,13 +206,25 @@ start_qemu_unix() {
   shift 2
   QEMU_SOCK=$sock
   spawn_qemu "$name" "$@"
-  if wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && [[ -S $sock ]]; then
+  if wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && unix_listening "$sock"; then
     return 0
   fi
   _qemu_start_failed "$name" "no socket $sock"
 }
 
-_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
+# unix_listening PATH: a socket listens on the unix socket file PATH.  The
+# file alone is not enough: bind() creates it, and until the listen() that
+# follows, a connect is refused (seen under load with qemu-ga).
+unix_listening() {
+  [[ -S $1 ]] || return 1
+  [[ -r /proc/net/unix ]] || return 0
+  # Num RefCount Protocol Flags Type St Inode Path; flag 0x10000: listening
+  awk -v p="$1" '$4 == "00010000" && $8 == p { f = 1; exit }
+    END { exit !f }' /proc/net/unix
+}
+
+# _sock_or_dead PATH PID: PATH listens, or process PID is gone.
+_sock_or_dead() { unix_listening "$1" || ! pid_alive "$2"; }
 
 # start_qemu NAME [ARGS...]: start QEMU with a QMP monitor on the unix socket
 # $T/NAME.sock (plus extra ARGS) and wait (10 s) for the socket.
@@ -402,7 +414,7 @@ while True:
     c.close()
 EOF
   track_pid $!
-  wait_for "$T/trap.sock" 5
+  wait_until 5 unix_listening "$T/trap.sock"
 }
 
 # require_built FILE HOW: stop the script (from oneTimeSetUp) when FILE is

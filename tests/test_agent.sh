@@ -37,8 +37,6 @@ oneTimeSetUp() {
 
 # ---------------------------------------------------------------- helpers
 
-_ag_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
-
 # ag_start: start qemu-ga on $T/ga.sock with the block list and check, with
 # guest-info, that every blocked command it knows is disabled; if not, stop
 # it at once.  Sets AG_PID and AG_SOCK.
@@ -50,7 +48,7 @@ ag_start() {
     -l "$T/ga.log" -b "$QGA_BLOCK" </dev/null >"$T/ga.out" 2>&1 &
   AG_PID=$!
   track_pid "$AG_PID"
-  if ! wait_until 5 _ag_sock_or_dead "$AG_SOCK" "$AG_PID" ||
+  if ! wait_until 5 _sock_or_dead "$AG_SOCK" "$AG_PID" ||
       ! pid_alive "$AG_PID"; then
     echo "test_agent.sh: qemu-ga did not start: $(cat "$T/ga.out" "$T/ga.log")" >&2
     stop_pid "$AG_PID"
@@ -63,7 +61,8 @@ ag_start() {
     | [.supported_commands[] | select(.name as $n | any($bl[]; . == $n))]
     | length >= 10 and all(.[]; .enabled == false)' "$T/ga-info" 2>&1)
   if [[ $safe != true ]]; then
-    echo "test_agent.sh: qemu-ga does not show the blocked commands disabled; stopped it" >&2
+    echo "test_agent.sh: qemu-ga does not show the blocked commands disabled; stopped it;" \
+      "guest-info: [$(head -c 300 "$T/ga-info")] [$(cat "$T/ga-info.err")] jq: [$safe]" >&2
     stop_pid "$AG_PID"
     return 1
   fi

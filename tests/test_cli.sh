@@ -51,7 +51,7 @@ start_qsd() {
     </dev/null >"$T/$1.log" 2>&1 &
   QSD_PID=$!
   track_pid "$QSD_PID"
-  wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && [[ -S $QSD_SOCK ]]
+  wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && unix_listening "$QSD_SOCK"
 }
 
 # start_qga: qemu-ga listening on $T/qga.sock, with the block list.
@@ -64,7 +64,7 @@ start_qga() {
     -b "$QGA_BLOCK" </dev/null >"$T/qga.out" 2>&1 &
   QGA_PID=$!
   track_pid "$QGA_PID"
-  wait_until 10 _sock_or_dead "$QGA_SOCK" "$QGA_PID" && [[ -S $QGA_SOCK ]]
+  wait_until 10 _sock_or_dead "$QGA_SOCK" "$QGA_PID" && unix_listening "$QGA_SOCK"
 }
 
 # start_peer: the fake peer on $T/fp.sock: it greets, negotiates, answers

@@ -131,7 +131,7 @@ start_qga() {
     -b "$QGA_BLOCK" </dev/null >"$T/qga.out" 2>&1 &
   QGA_PID=$!
   track_pid "$QGA_PID"
-  wait_until 10 _sock_or_dead "$T/qga.sock" "$QGA_PID" && [[ -S $T/qga.sock ]]
+  wait_until 10 _sock_or_dead "$T/qga.sock" "$QGA_PID" && unix_listening "$T/qga.sock"
 }
 
 test_recipe_guest_file() {
