@@ -67,14 +67,14 @@ tests/unit-asan: $(UNIT_SRCS) $(HDRS)
 deps:
 	@sh scripts/deps.sh check
 
-# Runs the unit tests (both builds), then every test against the normal
-# build, then against the sanitized one.
+# Runs the unit tests (both builds), then every test script against the
+# normal build and the sanitized one, in one pool of JOBS (default 3)
+# scripts at a time (tests/run.sh).
 check: deps
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/unit tests/unit-asan
 	@tests/unit
 	@tests/unit-asan
-	@QMPCTL=./qmpctl sh tests/run.sh
-	@QMPCTL=./qmpctl-asan sh tests/run.sh
+	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
 
 # Starts a throwaway QEMU and runs qmpctl against it.
 demo:
