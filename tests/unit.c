@@ -25,6 +25,8 @@ static int row_failed;		/* a check of the current row failed */
 static const char *row_name;
 static unsigned passed, failed;
 
+static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Reports a failed check of the current row. */
 static void
 bad(const char *fmt, ...)
