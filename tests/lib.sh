@@ -38,6 +38,8 @@ T=$(mktemp -d /tmp/qmpctl-test.XXXXXX) || { echo "lib.sh: mktemp failed" >&2; ex
 
 # pids started by the current test; killed by stop_all.
 LIB_PIDS=()
+# The start time of each pid tracked (see track_pid), or "gone".
+declare -A LIB_PID_START=()
 
 # Until shunit2 installs its own EXIT trap (which runs oneTimeTearDown), make
 # sure an early exit still removes $T.
@@ -87,8 +89,29 @@ wait_file_match() { wait_until "${3:-5}" _file_has "$1" "$2"; }
 
 # ---------------------------------------------------------------- processes
 
-# track_pid PID: record PID so that stop_all kills it.
-track_pid() { LIB_PIDS+=("$1"); }
+# _pid_stat PID: sets PID_STATE and PID_START (the state letter, and the
+# start time in clock ticks since boot) from /proc/PID/stat, without a fork.
+# Returns 1 when there is no such process.
+_pid_stat() {
+  local s f
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${s##*) }           # the fields after the command name, from the state on
+  read -ra f <<<"$s"
+  PID_STATE=${f[0]} PID_START=${f[19]}
+}
+
+# track_pid PID: record PID so that stop_all kills it, with its start time:
+# once it has exited and was reaped, the kernel gives the number to another
+# process sooner or later (pid_max is 32768 here, and parallel test files
+# fork a lot), which pid_alive must then not take for it, nor stop_pid kill.
+track_pid() {
+  LIB_PIDS+=("$1")
+  if _pid_stat "$1"; then
+    LIB_PID_START[$1]=$PID_START
+  else
+    LIB_PID_START[$1]=gone
+  fi
+}
 
 # untrack_pid PID: forget PID (after it was reaped by the test).
 untrack_pid() {
@@ -97,12 +120,13 @@ untrack_pid() {
   LIB_PIDS=("${keep[@]}")
 }
 
-# pid_alive PID: the process exists and is not a zombie.
+# pid_alive PID: the process exists and is not a zombie; for a pid that
+# track_pid recorded, it is also still the process that was tracked.
 pid_alive() {
   kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
+  _pid_stat "$1" || return 1
+  [[ $PID_STATE != Z && $PID_STATE != X ]] || return 1
+  [[ -z ${LIB_PID_START[$1]-} || ${LIB_PID_START[$1]} == "$PID_START" ]]
 }
 
 _pid_gone() { ! pid_alive "$1"; }
