@@ -16,9 +16,12 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-# One job, run by the pool below: run.sh --job DIR N.
+# One job, run by the pool below: run.sh --job DIR N.  A stray SIGTERM
+# must not end it (xargs would then start no more jobs): it is noted in
+# the log, once the file is done.
 if [ "${1:-}" = --job ]; then
 	dir=$2 n=$3
+	trap 'echo "run.sh: the job got SIGTERM" >>"$dir/$n.log"' TERM
 	start=$(date +%s)
 	QMPCTL=$(cat "$dir/$n.build") timeout 600 bash "$(cat "$dir/$n.file")" \
 	    >"$dir/$n.log" 2>&1 </dev/null
@@ -78,6 +81,7 @@ while [ "$i" -le "$n" ]; do
 	log=$dir/$i.log
 	rc=1 secs=0
 	[ -s "$dir/$i.status" ] && read -r rc secs <"$dir/$i.status"
+	[ -e "$log" ] || echo "run.sh: $t did not run" >"$log"
 	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" 2>/dev/null | tail -n 1)
 	# shunit2 counts failed assertions; count the tests that had one.
 	nfail=$(awk '/^test[A-Za-z0-9_]*$/ { cur = $0; next }
