@@ -1,4 +1,8 @@
 # qmpctl: a QEMU Monitor Protocol client for shell scripts.
+#
+# Needs GNU make 4.0 or later: the "!=" shell assignments below are not in
+# GNU make 3.x, and the fuzz targets use a pattern rule.  BSD make (bmake)
+# also builds, checks, installs and cleans, but cannot build the fuzz targets.
 
 VERSION    = 0.1.0
 PREFIX     = /usr/local
@@ -57,9 +61,15 @@ tests/unit_json-asan: tests/unit_json.c qmp_json.c qmp_json.h
 	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ tests/unit_json.c \
 	    qmp_json.c $(QLDLIBS)
 
-unit: tests/unit_json tests/unit_json-asan
+# Every unit test program, plain and sanitized: the pure parts of the
+# library (addresses, framer, JSON) and base64.  make check runs them first.
+unit: tests/unit tests/unit-asan tests/unit_json tests/unit_json-asan \
+    tests/base64_test
+	@tests/unit
+	@tests/unit-asan
 	@tests/unit_json
 	@tests/unit_json-asan
+	@tests/base64_test
 
 tests/fakepeer: tests/fakepeer.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(LDFLAGS) \
@@ -70,16 +80,28 @@ tests/base64_test: tests/base64_test.c base64.c base64.h
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(SAN) $(LDFLAGS) \
 	    -o $@ tests/base64_test.c base64.c
 
+# Unit tests of the address parser and the framer (tests/unit.c), built
+# like qmpctl and like qmpctl-asan.
+UNIT_SRCS = tests/unit.c qmp_core.c qmp_json.c
+
+tests/unit: $(UNIT_SRCS) $(HDRS)
+	$(CC) $(QCFLAGS) -I. $(LDFLAGS) -o $@ $(UNIT_SRCS) $(QLDLIBS)
+
+tests/unit-asan: $(UNIT_SRCS) $(HDRS)
+	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ $(UNIT_SRCS) \
+	    $(QLDLIBS)
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
 
-# Runs every test against the normal build, then against the sanitized one.
+# Runs the unit tests (both builds), then every test script against the
+# normal build and the sanitized one, in one pool of JOBS (default 3)
+# scripts at a time (tests/run.sh).
 check: deps
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
-	@QMPCTL=./qmpctl sh tests/run.sh
-	@QMPCTL=./qmpctl-asan sh tests/run.sh
+	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
 
 # Starts a throwaway QEMU and runs qmpctl against it.
 demo:
@@ -101,20 +123,10 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 FUZZ_BINS    = build/fuzz/fuzz_framer build/fuzz/fuzz_client \
 	       build/fuzz/fuzz_address
 
-build/fuzz/fuzz_framer: fuzz/fuzz_framer.c qmp_core.c qmp_json.c $(HDRS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c qmp_core.c qmp_json.c $(HDRS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_framer.c \
-	    qmp_core.c qmp_json.c $(QLDLIBS)
-
-build/fuzz/fuzz_client: fuzz/fuzz_client.c qmp_core.c qmp_json.c $(HDRS)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_client.c \
-	    qmp_core.c qmp_json.c $(QLDLIBS)
-
-build/fuzz/fuzz_address: fuzz/fuzz_address.c qmp_core.c qmp_json.c $(HDRS)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ fuzz/fuzz_address.c \
-	    qmp_core.c qmp_json.c $(QLDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ $< qmp_core.c \
+	    qmp_json.c $(QLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -144,7 +156,7 @@ deb-check:
 .PHONY: deb deb-check
 
 install: qmpctl
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 	    $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 qmpctl $(DESTDIR)$(BINDIR)/qmpctl
@@ -161,8 +173,14 @@ uninstall:
 lint:
 	mandoc -Tlint -W warning qmpctl.1
 
+# Removes everything the build makes: build/ holds the fuzz targets and
+# their artifacts; bench/ the binaries of "make bench".
 clean:
-	rm -f qmpctl qmpctl-asan tests/fakepeer tests/unit_json \
-	    tests/unit_json-asan tests/base64_test *.o
+	rm -f qmpctl qmpctl-asan tests/fakepeer tests/fakepeer-asan \
+	    tests/unit tests/unit-asan tests/unit_json tests/unit_json-asan \
+	    tests/base64_test *.o
+	rm -f bench/qmpctl bench/fakepeer bench/floor bench/timeit \
+	    bench/qmpctl-static-jansson bench/qmpctl-static
+	rm -rf build
 
 .PHONY: all deps check unit demo install uninstall lint clean

@@ -24,6 +24,11 @@ FAKEPEER=${FAKEPEER:-tests/fakepeer}
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 # Cheap QEMU: no machine, no devices, no display, no config file.
 QEMU_BASE_ARGS=(-machine none -nodefaults -display none -no-user-config)
+# The block list of /work/shared/qmp-notes.md, exactly, for every qemu-ga a
+# test starts (qemu-ga -b "$QGA_BLOCK"): qemu-ga acts on THIS host, as
+# root, so everything that changes anything stays disabled.  The only copy
+# in tests/: use it, never a list of your own.
+readonly QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
 
 # Tests must not depend on the caller's environment.
 unset QMP_SOCKET
@@ -33,6 +38,8 @@ T=$(mktemp -d /tmp/qmpctl-test.XXXXXX) || { echo "lib.sh: mktemp failed" >&2; ex
 
 # pids started by the current test; killed by stop_all.
 LIB_PIDS=()
+# The start time of each pid tracked (see track_pid), or "gone".
+declare -A LIB_PID_START=()
 
 # Until shunit2 installs its own EXIT trap (which runs oneTimeTearDown), make
 # sure an early exit still removes $T.
@@ -54,6 +61,12 @@ _us_from_secs() {
 # _now_us: sets REPLY to the current time in microseconds.
 _now_us() { REPLY=${EPOCHREALTIME/./}; }
 
+# _nap SECONDS: sleep without a fork (a poll loop forking sleep(1) every
+# 10 ms costs a tenth of a core, which the test files running side by side
+# feel): read with a timeout from a pipe that nobody ever writes to.
+exec {LIB_NAP_FD}<> <(:)
+_nap() { read -r -t "$1" -u "$LIB_NAP_FD" _ || :; }
+
 # wait_until SECONDS CMD [ARGS...]: run CMD every 10 ms until it succeeds
 # (return 0) or SECONDS have passed (return 1).
 wait_until() {
@@ -65,7 +78,7 @@ wait_until() {
     "$@" && return 0
     _now_us
     (( REPLY >= deadline )) && return 1
-    sleep 0.01
+    _nap 0.01
   done
 }
 
@@ -82,8 +95,29 @@ wait_file_match() { wait_until "${3:-5}" _file_has "$1" "$2"; }
 
 # ---------------------------------------------------------------- processes
 
-# track_pid PID: record PID so that stop_all kills it.
-track_pid() { LIB_PIDS+=("$1"); }
+# _pid_stat PID: sets PID_STATE and PID_START (the state letter, and the
+# start time in clock ticks since boot) from /proc/PID/stat, without a fork.
+# Returns 1 when there is no such process.
+_pid_stat() {
+  local s f
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${s##*) }           # the fields after the command name, from the state on
+  read -ra f <<<"$s"
+  PID_STATE=${f[0]} PID_START=${f[19]}
+}
+
+# track_pid PID: record PID so that stop_all kills it, with its start time:
+# once it has exited and was reaped, the kernel gives the number to another
+# process sooner or later (pid_max is 32768 here, and parallel test files
+# fork a lot), which pid_alive must then not take for it, nor stop_pid kill.
+track_pid() {
+  LIB_PIDS+=("$1")
+  if _pid_stat "$1"; then
+    LIB_PID_START[$1]=$PID_START
+  else
+    LIB_PID_START[$1]=gone
+  fi
+}
 
 # untrack_pid PID: forget PID (after it was reaped by the test).
 untrack_pid() {
@@ -92,12 +126,13 @@ untrack_pid() {
   LIB_PIDS=("${keep[@]}")
 }
 
-# pid_alive PID: the process exists and is not a zombie.
+# pid_alive PID: the process exists and is not a zombie; for a pid that
+# track_pid recorded, it is also still the process that was tracked.
 pid_alive() {
   kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
+  _pid_stat "$1" || return 1
+  [[ $PID_STATE != Z && $PID_STATE != X ]] || return 1
+  [[ -z ${LIB_PID_START[$1]-} || ${LIB_PID_START[$1]} == "$PID_START" ]]
 }
 
 _pid_gone() { ! pid_alive "$1"; }
@@ -193,7 +228,7 @@ _qemu_start_failed() {
 
 # start_qemu_unix NAME SOCKPATH [ARGS...]: start QEMU with the caller's own
 # monitor args (in ARGS) listening on the unix socket SOCKPATH, and wait (10 s)
-# for SOCKPATH to appear.  Sets QEMU_PID and QEMU_SOCK.  E.g. a pretty monitor:
+# for it to listen on SOCKPATH.  Sets QEMU_PID and QEMU_SOCK.  E.g. a pretty monitor:
 #   start_qemu_unix vm "$T/p.sock" -chardev socket,id=m,path="$T/p.sock",server=on,wait=off \
 #       -mon chardev=m,mode=control,pretty=on
 start_qemu_unix() {
@@ -201,13 +236,25 @@ start_qemu_unix() {
   shift 2
   QEMU_SOCK=$sock
   spawn_qemu "$name" "$@"
-  if wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && [[ -S $sock ]]; then
+  if wait_until 10 _sock_or_dead "$sock" "$QEMU_PID" && unix_listening "$sock"; then
     return 0
   fi
   _qemu_start_failed "$name" "no socket $sock"
 }
 
-_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
+# unix_listening PATH: a socket listens on the unix socket file PATH.  The
+# file alone is not enough: bind() creates it, and until the listen() that
+# follows, a connect is refused (seen under load with qemu-ga).
+unix_listening() {
+  [[ -S $1 ]] || return 1
+  [[ -r /proc/net/unix ]] || return 0
+  # Num RefCount Protocol Flags Type St Inode Path; flag 0x10000: listening
+  awk -v p="$1" '$4 == "00010000" && $8 == p { f = 1; exit }
+    END { exit !f }' /proc/net/unix
+}
+
+# _sock_or_dead PATH PID: PATH listens, or process PID is gone.
+_sock_or_dead() { unix_listening "$1" || ! pid_alive "$2"; }
 
 # start_qemu NAME [ARGS...]: start QEMU with a QMP monitor on the unix socket
 # $T/NAME.sock (plus extra ARGS) and wait (10 s) for the socket.
@@ -405,7 +452,7 @@ while True:
     c.close()
 EOF
   track_pid $!
-  wait_for "$T/trap.sock" 5
+  wait_until 5 unix_listening "$T/trap.sock"
 }
 
 # require_built FILE HOW: stop the script (from oneTimeSetUp) when FILE is

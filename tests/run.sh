@@ -1,24 +1,92 @@
 #!/bin/sh
-# Runs every tests/test_*.sh with shunit2 and prints one summary line:
-# "N passed, N failed".  Exits non-zero when any test failed.
-# QMPCTL names the binary under test (default ./qmpctl).
+# Runs every tests/test_*.sh with shunit2, JOBS of them at a time, and
+# prints one line per file and build, in a fixed order whatever order they
+# finish in (each file's log follows its line when it failed), then one
+# summary line: "N passed, N failed".  Exits non-zero when any test failed.
+#
+# QMPCTL names the binary under test (default ./qmpctl).  BUILDS, a
+# space-separated list of binaries, runs every file against each of them
+# in the same pool (make check: BUILDS="./qmpctl ./qmpctl-asan").
+# TESTS="tests/test_a.sh ..." runs only those files.  JOBS (default 3) is
+# how many files run at once; JOBS=1 runs them one after the other.
+#
+# The files can run side by side: each has its own temp dir ($T, lib.sh),
+# puts every socket, pidfile and state dir there, and takes tcp ports from
+# the kernel (port 0, or free_port and a retry), never a fixed one.
 set -u
 cd "$(dirname "$0")/.." || exit 2
-: "${QMPCTL:=./qmpctl}"
-export SHUNIT_COLOR=none
-export QMPCTL
-passed=0 failed=0 bad_files=
-log=$(mktemp /tmp/qmpctl-run.XXXXXX)
-for t in tests/test_*.sh; do
-	[ -n "${TESTS:-}" ] && case " $TESTS " in *" $t "*) ;; *) continue;; esac
+
+# One job, run by the pool below: run.sh --job DIR N.  A stray SIGTERM
+# must not end it (xargs would then start no more jobs): it is noted in
+# the log, once the file is done.
+if [ "${1:-}" = --job ]; then
+	dir=$2 n=$3
+	trap 'echo "run.sh: the job got SIGTERM" >>"$dir/$n.log"' TERM
 	start=$(date +%s)
-	timeout 600 bash "$t" >"$log" 2>&1
-	rc=$?
-	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	QMPCTL=$(cat "$dir/$n.build") timeout 600 bash "$(cat "$dir/$n.file")" \
+	    >"$dir/$n.log" 2>&1 </dev/null
+	echo "$? $(($(date +%s) - start))" >"$dir/$n.status"
+	exit 0
+fi
+
+: "${JOBS:=3}"
+export SHUNIT_COLOR=none
+dir=$(mktemp -d /tmp/qmpctl-run.XXXXXX) || exit 2
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The jobs, numbered in the order of the summary: build by build, file by
+# file.  QMPCTL may hold spaces (a wrapper and its arguments); BUILDS not.
+n=0
+add_jobs() {
+	for t in tests/test_*.sh; do
+		[ -n "${TESTS:-}" ] && case " $TESTS " in *" $t "*) ;; *) continue;; esac
+		n=$((n + 1))
+		printf '%s\n' "$1" >"$dir/$n.build"
+		printf '%s\n' "$t" >"$dir/$n.file"
+	done
+}
+if [ -n "${BUILDS:-}" ]; then
+	for b in $BUILDS; do add_jobs "$b"; done
+else
+	add_jobs "${QMPCTL:-./qmpctl}"
+fi
+
+# Started longest first, so that the pool does not end waiting for one
+# long file started last: the slow files (and their sanitized runs, which
+# are slower still) lead, the rest follow in summary order.
+slow="tests/test_faults.sh tests/test_events.sh tests/test_peers.sh
+    tests/test_cli.sh tests/test_qemu.sh tests/test_agent.sh"
+: >"$dir/order"
+for s in $slow; do
+	i=$n
+	while [ "$i" -gt 0 ]; do	# the last build (ASan in check) first
+		[ "$(cat "$dir/$i.file")" = "$s" ] && echo "$i" >>"$dir/order"
+		i=$((i - 1))
+	done
+done
+i=1
+while [ "$i" -le "$n" ]; do
+	grep -qx "$i" "$dir/order" || echo "$i" >>"$dir/order"
+	i=$((i + 1))
+done
+
+xargs -P "$JOBS" -n 1 sh tests/run.sh --job "$dir" <"$dir/order"
+
+passed=0 failed=0
+i=1
+while [ "$i" -le "$n" ]; do
+	t=$(cat "$dir/$i.file")
+	log=$dir/$i.log
+	rc=1 secs=0
+	[ -s "$dir/$i.status" ] && read -r rc secs <"$dir/$i.status"
+	[ -e "$log" ] || echo "run.sh: $t did not run" >"$log"
+	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" 2>/dev/null | tail -n 1)
 	# shunit2 counts failed assertions; count the tests that had one.
 	nfail=$(awk '/^test[A-Za-z0-9_]*$/ { cur = $0; next }
 	    /^(ASSERT|ERROR):/ && cur != "" && !(cur in bad) { bad[cur]; n++ }
-	    END { print n + 0 }' "$log")
+	    END { print n + 0 }' "$log" 2>/dev/null)
 	: "${ran:=0}" "${nfail:=0}"
 	if [ "$rc" != 0 ] && [ "$nfail" = 0 ]; then
 		nfail=1	# the script itself died
@@ -26,12 +94,11 @@ for t in tests/test_*.sh; do
 	passed=$((passed + ran - nfail))
 	failed=$((failed + nfail))
 	printf '%-32s %s tests, %s failed, %ss  [%s]\n' "$t" "$ran" "$nfail" \
-	    "$(($(date +%s) - start))" "$QMPCTL"
+	    "$secs" "$(cat "$dir/$i.build")"
 	if [ "$nfail" != 0 ]; then
-		bad_files="$bad_files $t"
 		sed 's/^/    /' "$log"
 	fi
+	i=$((i + 1))
 done
-rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -4,7 +4,7 @@
 # Run from the project root:  bash tests/test_agent.sh [-- testName...]
 #
 # DANGER: qemu-ga run here acts on THIS machine, as root.  It is started
-# only with the block list of /work/shared/qmp-notes.md (AG_BLOCK below),
+# only with the block list of /work/shared/qmp-notes.md (QGA_BLOCK, lib.sh),
 # its state under $T, and ag_start refuses to go on unless guest-info shows
 # every blocked command disabled.  Only read-only commands are sent; the
 # one blocked command sent (guest-exec) carries no arguments, so it could
@@ -24,8 +24,6 @@
 # shellcheck source=tests/lib.sh disable=SC2016  # $ID is the fake peer's
 . tests/lib.sh
 
-AG_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
-
 AG_BIN=${QGA_BIN:-$(command -v qemu-ga || echo /usr/sbin/qemu-ga)}
 
 oneTimeSetUp() {
@@ -39,8 +37,6 @@ oneTimeSetUp() {
 
 # ---------------------------------------------------------------- helpers
 
-_ag_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
-
 # ag_start: start qemu-ga on $T/ga.sock with the block list and check, with
 # guest-info, that every blocked command it knows is disabled; if not, stop
 # it at once.  Sets AG_PID and AG_SOCK.
@@ -49,10 +45,10 @@ ag_start() {
   rm -f "$AG_SOCK"
   mkdir -p "$T/ga-state" || return 1
   "$AG_BIN" -m unix-listen -p "$AG_SOCK" -t "$T/ga-state" -f "$T/ga.pid" \
-    -l "$T/ga.log" -b "$AG_BLOCK" </dev/null >"$T/ga.out" 2>&1 &
+    -l "$T/ga.log" -b "$QGA_BLOCK" </dev/null >"$T/ga.out" 2>&1 &
   AG_PID=$!
   track_pid "$AG_PID"
-  if ! wait_until 5 _ag_sock_or_dead "$AG_SOCK" "$AG_PID" ||
+  if ! wait_until 5 _sock_or_dead "$AG_SOCK" "$AG_PID" ||
       ! pid_alive "$AG_PID"; then
     echo "test_agent.sh: qemu-ga did not start: $(cat "$T/ga.out" "$T/ga.log")" >&2
     stop_pid "$AG_PID"
@@ -61,11 +57,12 @@ ag_start() {
   timeout -k 2 10 "$QMPCTL" --qga -t 5 -s "$AG_SOCK" -c guest-info \
     >"$T/ga-info" 2>"$T/ga-info.err" </dev/null
   local safe
-  safe=$(jq --arg b "$AG_BLOCK" '($b | split(",")) as $bl
+  safe=$(jq --arg b "$QGA_BLOCK" '($b | split(",")) as $bl
     | [.supported_commands[] | select(.name as $n | any($bl[]; . == $n))]
     | length >= 10 and all(.[]; .enabled == false)' "$T/ga-info" 2>&1)
   if [[ $safe != true ]]; then
-    echo "test_agent.sh: qemu-ga does not show the blocked commands disabled; stopped it" >&2
+    echo "test_agent.sh: qemu-ga does not show the blocked commands disabled; stopped it;" \
+      "guest-info: [$(head -c 300 "$T/ga-info")] [$(cat "$T/ga-info.err")] jq: [$safe]" >&2
     stop_pid "$AG_PID"
     return 1
   fi
@@ -186,7 +183,7 @@ test_agent_list_commands() {
     "$(cat "$T/out")"
   assert_that "guest-ping is listed" grep -qx guest-ping "$T/out"
   local blocked
-  blocked=$(tr ',' '\n' <<<"$AG_BLOCK" | grep -Fxf - "$T/out")
+  blocked=$(tr ',' '\n' <<<"$QGA_BLOCK" | grep -Fxf - "$T/out")
   assertEquals "no blocked command may be listed" "" "$blocked"
 
   # The agent has no query-qmp-schema: --describe gets its error.

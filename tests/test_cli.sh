@@ -13,8 +13,7 @@
 
 QSD_BIN=${QSD_BIN:-qemu-storage-daemon}
 QGA_BIN=${QGA_BIN:-qemu-ga}
-# qemu-ga acts on THE HOST: everything that changes anything stays blocked.
-QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
+# qemu-ga acts on THE HOST: it is started with QGA_BLOCK (lib.sh).
 
 # Facts checked by hand against QEMU 7.2.22, qemu-storage-daemon and qemu-ga:
 #   query-commands: 216 names on -machine none, 74 on qemu-storage-daemon
@@ -52,7 +51,7 @@ start_qsd() {
     </dev/null >"$T/$1.log" 2>&1 &
   QSD_PID=$!
   track_pid "$QSD_PID"
-  wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && [[ -S $QSD_SOCK ]]
+  wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && unix_listening "$QSD_SOCK"
 }
 
 # start_qga: qemu-ga listening on $T/qga.sock, with the block list.
@@ -65,7 +64,7 @@ start_qga() {
     -b "$QGA_BLOCK" </dev/null >"$T/qga.out" 2>&1 &
   QGA_PID=$!
   track_pid "$QGA_PID"
-  wait_until 10 _sock_or_dead "$QGA_SOCK" "$QGA_PID" && [[ -S $QGA_SOCK ]]
+  wait_until 10 _sock_or_dead "$QGA_SOCK" "$QGA_PID" && unix_listening "$QGA_SOCK"
 }
 
 # start_peer: the fake peer on $T/fp.sock: it greets, negotiates, answers

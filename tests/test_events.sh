@@ -42,7 +42,7 @@ ev_vm() {
   start_qemu "$name" -qmp "unix:$VM2_SOCK,server=on,wait=off" || return 1
   VM_PID=$QEMU_PID
   VM_SOCK=$QEMU_SOCK
-  wait_for "$VM2_SOCK" 5
+  wait_until 5 unix_listening "$VM2_SOCK"
 }
 
 # ev_vm_status: print the VM's run state (via the second monitor).
@@ -63,7 +63,7 @@ ev_start_qsd() {
     </dev/null >"$T/$name.log" 2>&1 &
   QSD_PID=$!
   track_pid "$QSD_PID"
-  if wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && [[ -S $QSD_SOCK ]]; then
+  if wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && unix_listening "$QSD_SOCK"; then
     return 0
   fi
   echo "test_events.sh: qemu-storage-daemon did not come up; its log:" >&2

@@ -24,15 +24,24 @@ oneTimeSetUp() {
 setUp() {
 	T=$(mktemp -d /tmp/fp.XXXXXX) || fail "mktemp"
 	PEER_PID=
+	PEER_START=
 	PEER_RC=
 }
 
 tearDown() {
 	if [ -n "$PEER_PID" ]; then
-		kill "$PEER_PID" 2>/dev/null
+		peer_is_ours && kill "$PEER_PID" 2>/dev/null
 		wait "$PEER_PID" 2>/dev/null
 	fi
 	rm -rf "$T"
+}
+
+# peer_is_ours: PEER_PID is still the peer start_peer started, not another
+# process that got its number after the peer exited.
+peer_is_ours() {
+	local st
+	st=$(cut -d' ' -f22 "/proc/$PEER_PID/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" = "$PEER_START" ]
 }
 
 # wait_file FILE: poll every 10 ms, up to 5 s, for FILE to appear while
@@ -53,6 +62,7 @@ wait_file() {
 start_peer() {
 	"$FAKEPEER" -P "$T/pid" -T 5 "$@" "$T/script" 2>"$T/err" &
 	PEER_PID=$!
+	PEER_START=$(cut -d' ' -f22 "/proc/$PEER_PID/stat" 2>/dev/null)
 	wait_file "$T/pid" || fail "peer did not start: $(cat "$T/err")"
 }
 

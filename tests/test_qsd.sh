@@ -28,8 +28,6 @@ oneTimeSetUp() {
   fi
 }
 
-_qsd_sock_or_dead() { [[ -S $1 ]] || ! pid_alive "$2"; }
-
 # qsd_start: start the daemon with node n0 and its monitor on $T/qsd.sock,
 # and wait (10 s) for the socket.  Sets QSD_PID and QSD_SOCK.
 qsd_start() {
@@ -41,7 +39,7 @@ qsd_start() {
     </dev/null >"$T/qsd.log" 2>&1 &
   QSD_PID=$!
   track_pid "$QSD_PID"
-  if wait_until 10 _qsd_sock_or_dead "$QSD_SOCK" "$QSD_PID" && [[ -S $QSD_SOCK ]]; then
+  if wait_until 10 _sock_or_dead "$QSD_SOCK" "$QSD_PID" && unix_listening "$QSD_SOCK"; then
     return 0
   fi
   echo "test_qsd.sh: the daemon did not come up: $(cat "$T/qsd.log")" >&2

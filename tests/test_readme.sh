@@ -13,9 +13,8 @@
 
 README=${README:-README.md}
 QGA_BIN=${QGA_BIN:-qemu-ga}
-# The block list of /work/shared/qmp-notes.md, exactly: qemu-ga acts on the
-# host, so everything that changes anything stays disabled.
-QGA_BLOCK=guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-set-time,guest-fsfreeze-freeze,guest-fsfreeze-freeze-list,guest-fsfreeze-thaw,guest-fstrim,guest-set-vcpus,guest-set-user-password,guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys,guest-exec,guest-file-write
+# qemu-ga acts on the host: it is started with QGA_BLOCK (lib.sh), the block
+# list of /work/shared/qmp-notes.md.
 
 oneTimeSetUp() {
   local q
@@ -161,7 +160,7 @@ start_qga() {
     -b "$QGA_BLOCK" </dev/null >"$T/qga.out" 2>&1 &
   QGA_PID=$!
   track_pid "$QGA_PID"
-  wait_until 10 _sock_or_dead "$T/qga.sock" "$QGA_PID" && [[ -S $T/qga.sock ]]
+  wait_until 10 _sock_or_dead "$T/qga.sock" "$QGA_PID" && unix_listening "$T/qga.sock"
 }
 
 test_recipe_guest_file() {
