@@ -372,12 +372,16 @@ parse_options(struct options *o, int argc, char **argv)
 {
 	struct option longopts[NDEFS + 1];
 	char shortopts[2 * NDEFS + 2], given[3] = "-?";
-	char **orig = must(malloc(sizeof(*orig) * ((size_t)argc + 1)));
+	char **orig;
 	int c, i;
 
-	/* getopt_long reorders argv: keep the order as given. */
-	memcpy(orig, argv, sizeof(*orig) * ((size_t)argc + 1));
 	memset(o, 0, sizeof(*o));
+	/*
+	 * getopt_long reorders argv: keep the order as given (held in o, so
+	 * that it stays reachable if an option exits).
+	 */
+	o->given = orig = must(malloc(sizeof(*orig) * ((size_t)argc + 1)));
+	memcpy(orig, argv, sizeof(*orig) * ((size_t)argc + 1));
 	o->max_size = QMP_DEFAULT_MAX_SIZE;
 	o->trace = getenv("QMPCTL_TRACE");
 	o->count = 1;
@@ -396,6 +400,7 @@ parse_options(struct options *o, int argc, char **argv)
 	for (i = optind; i < argc && o->dashdash; i++)
 		o->dashdash = orig[i] == argv[i];
 	free(orig);
+	o->given = NULL;
 	attach_matches(o);
 }
 

@@ -69,6 +69,7 @@ struct options {
 	const char *listen_addr; /* --listen */
 	const char *command;	/* -c */
 	const char *args;	/* -a */
+	char **given;		/* argv as given, while options are read */
 	char **operands;	/* KEY=VALUE and KEY:=JSON */
 	int noperands;
 	double timeout;		/* seconds, 0 = none */

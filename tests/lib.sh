@@ -249,7 +249,11 @@ unix_listening() {
   [[ -S $1 ]] || return 1
   [[ -r /proc/net/unix ]] || return 0
   # Num RefCount Protocol Flags Type St Inode Path; flag 0x10000: listening
-  awk -v p="$1" '$4 == "00010000" && $8 == p { f = 1; exit }
+  # (a path may hold spaces: it is the rest of the line after Inode)
+  awk -v p="$1" '$4 == "00010000" {
+      path = $0; sub(/^ *([^ ]+ +){7}/, "", path)
+      if (path == p) { f = 1; exit }
+    }
     END { exit !f }' /proc/net/unix
 }
 
