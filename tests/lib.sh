@@ -251,7 +251,8 @@ unix_listening() {
   # Num RefCount Protocol Flags Type St Inode Path; flag 0x10000: listening
   # (a path may hold spaces: it is the rest of the line after Inode)
   awk -v p="$1" '$4 == "00010000" {
-      path = $0; sub(/^ *([^ ]+ +){7}/, "", path)
+      path = $0
+      for (i = 0; i < 7; i++) sub(/^ *[^ ]+ /, "", path)
       if (path == p) { f = 1; exit }
     }
     END { exit !f }' /proc/net/unix
