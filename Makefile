@@ -38,8 +38,10 @@ QLDLIBS  = $(QLDLIBS_$(STATIC_JANSSON)_$(JANSSON_A))
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
+# The protocol library, then the command line.
+LIB_SRCS = qmp_addr.c qmp_framer.c qmp_core.c qmp_json.c
 SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c trace.c \
-       agent.c base64.c qmp_core.c qmp_json.c
+       agent.c base64.c $(LIB_SRCS)
 HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h
 
 all: qmpctl
@@ -82,7 +84,7 @@ tests/base64_test: tests/base64_test.c base64.c base64.h
 
 # Unit tests of the address parser and the framer (tests/unit.c), built
 # like qmpctl and like qmpctl-asan.
-UNIT_SRCS = tests/unit.c qmp_core.c qmp_json.c
+UNIT_SRCS = tests/unit.c $(LIB_SRCS)
 
 tests/unit: $(UNIT_SRCS) $(HDRS)
 	$(CC) $(QCFLAGS) -I. $(LDFLAGS) -o $@ $(UNIT_SRCS) $(QLDLIBS)
@@ -123,10 +125,10 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 FUZZ_BINS    = build/fuzz/fuzz_framer build/fuzz/fuzz_client \
 	       build/fuzz/fuzz_address
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c qmp_core.c qmp_json.c $(HDRS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ $< qmp_core.c \
-	    qmp_json.c $(QLDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) \
+	    $(QLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
