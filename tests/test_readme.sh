@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_readme.sh -- the "Recipes for CI" in README.md, run as written.
+# tests/test_readme.sh -- the recipes of RECIPES.md and the examples of README.md, run as written.
 # Run from the project root:  bash tests/test_readme.sh [testName...]
 #
 # Each recipe is the fenced block that follows a line
@@ -11,7 +11,7 @@
 
 . tests/lib.sh
 
-README=${README:-README.md}
+RECIPES=${RECIPES:-RECIPES.md}
 QGA_BIN=${QGA_BIN:-qemu-ga}
 # qemu-ga acts on the host: it is started with QGA_BLOCK (lib.sh), the block
 # list of /work/shared/qmp-notes.md.
@@ -24,7 +24,7 @@ oneTimeSetUp() {
   mkdir -p "$T/bin" "$T/recipes"
   printf '#!/bin/sh\nexec %q "$@"\n' "$q" >"$T/bin/qmpctl"
   chmod +x "$T/bin/qmpctl"
-  extract_recipes "$README" "$T/recipes" || exit 1
+  extract_recipes "$RECIPES" "$T/recipes" || exit 1
 }
 
 # extract_recipes FILE DIR: write each recipe of FILE to DIR/NAME.sh and the
@@ -73,12 +73,12 @@ assert_recipe_ok() {
 test_at_least_four_recipes() {
   local n
   n=$(wc -l <"$T/recipes/names")
-  assertTrue "README must have at least 4 recipes, has $n: $(tr '\n' ' ' <"$T/recipes/names")" \
+  assertTrue "RECIPES.md must have at least 4 recipes, has $n: $(tr '\n' ' ' <"$T/recipes/names")" \
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
   for name in qemu-version block-job backup-fails mirror migration-fails shutdown guest-file guest-wait guest-test many-vms; do
-    assert_that "recipe $name must be in README" grep -qx -- "$name" "$T/recipes/names"
+    assert_that "recipe $name must be in RECIPES.md" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
   # no sleep.
@@ -309,6 +309,81 @@ test_recipe_guest_test() {
   assert_rc 3 "guest-test, suite failing with 3"
   assertEquals "guest-test, suite failing: stdout; $(ctx)" \
     "$(printf 'running the suite\nguest tests: status 3, 2 log lines')" "$(cat "$T/out")"
+}
+
+# ---------------------------------------------------------------- examples
+
+# doc_examples FILE KIND SOCK: the examples of FILE that run qmpctl on the
+# socket SOCK and show their output, as records "CMD\tOUTPUT" (newlines in
+# OUTPUT as \n) in $T/examples.  KIND readme: indented blocks, each line
+# "$ qmpctl ..." followed by its output; KIND man: the same inside
+# .Bd -literal.  Examples whose output is cut ("...") or that redirect
+# are left out.
+doc_examples() {
+  awk -v kind="$2" -v sock="$3" '
+    function flush() {
+      if (cmd != "" && out != "" && index(cmd, sock) && out !~ /\.\.\./ &&
+          cmd !~ /[<>|]/)
+        printf "%s\t%s\n", cmd, out
+      cmd = ""; out = ""
+    }
+    kind == "man" && /^\.Bd -literal/ { inblock = 1; next }
+    kind == "man" && /^\.Ed/ { flush(); inblock = 0; next }
+    kind == "readme" { inblock = /^    / ; if (!inblock) { flush(); next } sub(/^    /, "") }
+    !inblock { next }
+    /^\$ qmpctl / { flush(); cmd = substr($0, 3); next }
+    /^\$ / { flush(); next }
+    cmd != "" { out = out (out == "" ? "" : "\\n") $0 }
+    END { flush() }' "$1" >"$T/examples"
+}
+
+# run_examples WHAT SOCK: run each example of $T/examples with SOCK turned
+# into $QEMU_SOCK, and compare its stdout (timestamps aside) with the text.
+run_examples() {
+  local what=$1 sock=$2 cmd want got n=0
+  while IFS=$'\t' read -r cmd want; do
+    n=$((n + 1))
+    cmd=${cmd//$sock/$QEMU_SOCK}
+    got=$(PATH="$T/bin:$PATH" timeout -k 2 20 bash -c "$cmd" 2>"$T/ex.err" </dev/null |
+      tr -d '\r' | sed -E 's/"seconds":[0-9]+,"microseconds":[0-9]+/TIME/')
+    want=$(printf '%b' "$want" | sed -E 's/"seconds":[0-9]+,"microseconds":[0-9]+/TIME/')
+    assertEquals "$what example: $cmd" "$want" "$got"
+  done <"$T/examples"
+  assertTrue "$what: at least 3 examples run, $n did" "[ $n -ge 3 ]"
+}
+
+test_readme_examples() {
+  start_qemu vm || { fail "could not start QEMU"; return 0; }
+  doc_examples README.md readme /tmp/vm.sock
+  run_examples README /tmp/vm.sock
+}
+
+test_man_examples() {
+  start_qemu vm || { fail "could not start QEMU"; return 0; }
+  doc_examples qmpctl.1 man /run/vm/qmp.sock
+  run_examples qmpctl.1 /run/vm/qmp.sock
+}
+
+# The messages the docs quote are the program's: each quoted
+# "qmpctl: ..." text, up to its first placeholder, is in the sources.
+test_quoted_messages_exist() {
+  local msg part missing=
+  grep -ohE '`qmpctl: [^`]+`' README.md RECIPES.md | tr -d '`' >"$T/quoted"
+  grep -ohE '^\.Ql qmpctl: .*' qmpctl.1 |
+    sed -E 's/^\.Ql //; s/\\&//g; s/ [.,;:]$//' >>"$T/quoted"
+  assertTrue "the docs quote messages" "[ -s $T/quoted ]"
+  while IFS= read -r msg; do
+    part=${msg#qmpctl: }
+    # The server's own text (CLASS: DESC) is not ours.
+    case $part in [A-Z]*) continue ;; esac
+    # Up to the first placeholder (NAME, N, ...) or path.
+    part=$(printf '%s' "$part" | sed -E 's/( [A-Z]{2,}\b| [0-9]+\b|\/|\.\.\.).*//')
+    [ ${#part} -ge 6 ] || continue
+    # Each word may also be a %s of the format string.
+    part=$(printf '%s' "$part" | sed -E 's/[][().*+?^$\\]/\\&/g; s/[a-z][a-z-]*/(&|%[a-z.0-9]*s)/g')
+    grep -qE -- "$part" ./*.c || missing="$missing [$msg]"
+  done <"$T/quoted"
+  assertEquals "quoted messages not found in the sources" "" "$missing"
 }
 
 . shunit2
