@@ -58,7 +58,7 @@ static const struct option_def {
 	{ NULL, 0, NULL, "Where:" },
 	{ "socket", 's', "ADDR", "server address (default: $QMP_SOCKET): "
 	    "PATH,\nunix:PATH, HOST:PORT, tcp:HOST:PORT, [IPV6]:PORT,\n"
-	    "vsock:CID:PORT" },
+	    "vsock:CID:PORT, fd:N (an inherited socket)" },
 	{ "timeout", 't', "SECONDS", "bound the whole run (fractions "
 	    "allowed;\n0: none, the default)" },
 	{ "wait", OPT_WAIT, "SECONDS", "retry the connect while the socket "
