@@ -227,4 +227,20 @@ test_pass_fd_of_closed_stdin() {
   assert_ok "query-fdsets afterwards"
 }
 
+# --listen makes its socket owner-only, whatever the umask: whoever
+# connects would be handed --pass-fd's descriptors.
+test_listen_socket_owner_only() {
+  ( umask 000; exec "$QMPCTL" -t 10 --listen "$T/l.sock" -c query-status \
+      >"$T/out" 2>"$T/err" </dev/null ) &
+  local pid=$!
+  track_pid "$pid"
+  assert_that "the listening socket must appear" wait_until 5 test -S "$T/l.sock"
+  assertEquals "socket mode with umask 000" "srwx------" \
+    "$(stat -c %A "$T/l.sock" 2>/dev/null)"
+  kill -HUP "$pid"
+  assert_that "SIGHUP must end it" wait_exit "$pid" 5
+  assertEquals "SIGHUP: status 129" 129 "$exit_status"
+  assertFalse "the socket file is removed" "[ -e $T/l.sock ]"
+}
+
 . shunit2
