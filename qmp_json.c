@@ -235,6 +235,66 @@ mag_cmp(const char *a, size_t an, const char *b, size_t bn)
 	return (c > 0) - (c < 0);
 }
 
+/* Returns the length of the rn digits at r once their leading zeros go. */
+static size_t
+mag_trim(char *r, size_t rn)
+{
+	size_t i;
+
+	for (i = 0; i < rn && r[i] == '0'; i++)
+		;
+	memmove(r, r + i, rn - i);
+	return rn - i;
+}
+
+/*
+ * Writes the sum of the digit strings a and b in the rn digits at r,
+ * right to left.  Returns its length without leading zeros.
+ */
+static size_t
+mag_add(const char *a, size_t an, const char *b, size_t bn, char *r,
+    size_t rn)
+{
+	size_t i;
+	int carry = 0;
+
+	for (i = 0; i < rn; i++) {
+		int s = carry;
+
+		if (i < an)
+			s += a[an - 1 - i] - '0';
+		if (i < bn)
+			s += b[bn - 1 - i] - '0';
+		r[rn - 1 - i] = (char)('0' + s % 10);
+		carry = s / 10;
+	}
+	return mag_trim(r, rn);
+}
+
+/*
+ * Writes a minus b (digit strings, a the larger) in the rn digits at r,
+ * right to left.  Returns its length without leading zeros.
+ */
+static size_t
+mag_sub(const char *a, size_t an, const char *b, size_t bn, char *r,
+    size_t rn)
+{
+	size_t i;
+	int carry = 0;
+
+	for (i = 0; i < rn; i++) {
+		int s = -carry;
+
+		if (i < an)
+			s += a[an - 1 - i] - '0';
+		if (i < bn)
+			s -= b[bn - 1 - i] - '0';
+		carry = s < 0;
+		r[rn - 1 - i] = (char)('0' + s + 10 * carry);
+	}
+	return mag_trim(r, rn);
+}
+
 /*
  * Sets *o to the order of n (its exponent plus the position of its first
  * significant digit), exactly.  Returns 0, or -1 when memory ran out.
@@ -243,11 +303,11 @@ static int
 num_order(const struct num *n, struct big *o)
 {
 	char kd[24], *r;
-	size_t kn, rn, i, an, bn;
+	size_t kn, rn, an;
 	long long k = (long long)n->il - (long long)n->s;
 	unsigned long long ku;
-	int kneg = k < 0, c, carry;
-	const char *a, *b;
+	int kneg = k < 0, c;
+	const char *a;
 
 	ku = kneg ? 0ULL - (unsigned long long)k : (unsigned long long)k;
 	kn = ku == 0 ? 0 : (size_t)snprintf(kd, sizeof(kd), "%llu", ku);
@@ -270,45 +330,18 @@ num_order(const struct num *n, struct big *o)
 		return 0;
 	}
 	if (n->eneg == kneg) {
-		/* Same sign: add the magnitudes, right to left. */
-		carry = 0;
+		/* Same sign: add the magnitudes. */
 		o->neg = kneg;
-		for (i = 0; i < rn; i++) {
-			int s = carry;
-
-			if (i < n->el)
-				s += n->ep[n->el - 1 - i] - '0';
-			if (i < kn)
-				s += kd[kn - 1 - i] - '0';
-			r[rn - 1 - i] = (char)('0' + s % 10);
-			carry = s / 10;
-		}
+		o->n = mag_add(n->ep, n->el, kd, kn, r, rn);
 	} else {
 		/* Opposite signs: the larger magnitude minus the smaller. */
 		c = mag_cmp(n->ep, n->el, kd, kn);
 		if (c == 0)
 			return 0;
-		a = c > 0 ? n->ep : kd;
-		an = c > 0 ? n->el : kn;
-		b = c > 0 ? kd : n->ep;
-		bn = c > 0 ? kn : n->el;
 		o->neg = c > 0 ? n->eneg : kneg;
-		carry = 0;
-		for (i = 0; i < rn; i++) {
-			int s = -carry;
-
-			if (i < an)
-				s += a[an - 1 - i] - '0';
-			if (i < bn)
-				s -= b[bn - 1 - i] - '0';
-			carry = s < 0;
-			r[rn - 1 - i] = (char)('0' + s + 10 * carry);
-		}
+		o->n = c > 0 ? mag_sub(n->ep, n->el, kd, kn, r, rn) :
+		    mag_sub(kd, kn, n->ep, n->el, r, rn);
 	}
-	for (i = 0; i < rn && r[i] == '0'; i++)
-		;
-	memmove(r, r + i, rn - i);
-	o->n = rn - i;
 	if (o->n == 0)
 		o->neg = 0;
 	return 0;
@@ -706,6 +739,80 @@ utf8_put(unsigned long cp, char *out)
 }
 
 /*
+ * Decodes the four hex digits at *pp of the \u escape at q, with the low
+ * surrogate escape that must follow a high one, and sets *pp past them.
+ * Returns the code point, or -1 on error.
+ */
+static long
+read_uescape(struct reader *r, const unsigned char *q,
+    const unsigned char **pp)
+{
+	const unsigned char *p = *pp, *end = r->end;
+	long cp, lo;
+
+	if ((cp = hex4(p, end)) < 0) {
+		fail_at(r, q, "\\u needs four hex digits");
+		return -1;
+	}
+	p += 4;
+	if (cp >= 0xDC00 && cp <= 0xDFFF) {
+		fail_at(r, q, "lone low surrogate \\u%04lX", cp);
+		return -1;
+	}
+	if (cp >= 0xD800 && cp <= 0xDBFF) {
+		if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+		    (lo = hex4(p + 2, end)) < 0xDC00 || lo > 0xDFFF) {
+			fail_at(r, q, "lone high surrogate \\u%04lX", cp);
+			return -1;
+		}
+		p += 6;
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+	}
+	*pp = p;
+	return cp;
+}
+
+/*
+ * Decodes the escape whose backslash q is at into out, sets *pp past it
+ * and *nul when it is a NUL.  Returns the number of bytes put in out, or
+ * 0 on error.
+ */
+static size_t
+read_escape(struct reader *r, const unsigned char *q,
+    const unsigned char **pp, char *out, int *nul)
+{
+	const unsigned char *p = q + 1;
+	long cp;
+
+	if (p == r->end) {
+		fail_at(r, r->p, "a string is not closed");
+		return 0;
+	}
+	switch (*p++) {
+	case '"': out[0] = '"'; break;
+	case '\\': out[0] = '\\'; break;
+	case '/': out[0] = '/'; break;
+	case 'b': out[0] = '\b'; break;
+	case 'f': out[0] = '\f'; break;
+	case 'n': out[0] = '\n'; break;
+	case 'r': out[0] = '\r'; break;
+	case 't': out[0] = '\t'; break;
+	case 'u':
+		if ((cp = read_uescape(r, q, &p)) < 0)
+			return 0;
+		*nul |= cp == 0;
+		*pp = p;
+		return utf8_put((unsigned long)cp, out);
+	default:
+		fail_at(r, q, "invalid escape '\\%c'", p[-1] > 0x20 &&
+		    p[-1] < 0x7F ? p[-1] : '?');
+		return 0;
+	}
+	*pp = p;
+	return 1;
+}
+
+/*
  * Reads the string whose opening quote r->p is at.  Sets *s and *n to its
  * decoded bytes: in the input itself when it holds no escape, else in b.
  * *nul is set when it holds a NUL.  Returns 0, or -1 on error.
@@ -716,7 +823,6 @@ read_string(struct reader *r, struct sbuf *b, const char **s, size_t *n,
 {
 	const unsigned char *p = r->p + 1, *seg = p, *end = r->end, *q;
 	char out[8];
-	long cp, lo;
 	size_t k;
 	int copied = 0;
 
@@ -749,51 +855,8 @@ read_string(struct reader *r, struct sbuf *b, const char **s, size_t *n,
 			goto nomem;
 		copied = 1;
 		q = p;
-		if (++p == end) {
-			fail_at(r, r->p, "a string is not closed");
+		if ((k = read_escape(r, q, &p, out, nul)) == 0)
 			return -1;
-		}
-		k = 1;
-		switch (*p++) {
-		case '"': out[0] = '"'; break;
-		case '\\': out[0] = '\\'; break;
-		case '/': out[0] = '/'; break;
-		case 'b': out[0] = '\b'; break;
-		case 'f': out[0] = '\f'; break;
-		case 'n': out[0] = '\n'; break;
-		case 'r': out[0] = '\r'; break;
-		case 't': out[0] = '\t'; break;
-		case 'u':
-			if ((cp = hex4(p, end)) < 0) {
-				fail_at(r, q, "\\u needs four hex digits");
-				return -1;
-			}
-			p += 4;
-			if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				fail_at(r, q, "lone low surrogate \\u%04lX",
-				    cp);
-				return -1;
-			}
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-				    (lo = hex4(p + 2, end)) < 0xDC00 ||
-				    lo > 0xDFFF) {
-					fail_at(r, q, "lone high surrogate "
-					    "\\u%04lX", cp);
-					return -1;
-				}
-				p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) +
-				    (lo - 0xDC00);
-			}
-			*nul |= cp == 0;
-			k = utf8_put((unsigned long)cp, out);
-			break;
-		default:
-			fail_at(r, q, "invalid escape '\\%c'", p[-1] > 0x20 &&
-			    p[-1] < 0x7F ? p[-1] : '?');
-			return -1;
-		}
 		if (sbuf_add(b, out, k) < 0)
 			goto nomem;
 		seg = p;
@@ -945,17 +1008,118 @@ read_scalar(struct reader *r)
 	return NULL;
 }
 
+/*
+ * Reads the value due at r->p, at depth: opens an object or array, or
+ * reads a scalar.  Returns it (new), or NULL on error.
+ */
+static json_t *
+read_value(struct reader *r, size_t depth)
+{
+	unsigned char c = r->p < r->end ? *r->p : 0;
+	json_t *v;
+
+	if (c != '{' && c != '[')
+		return read_scalar(r);
+	if (depth == QMP_JSON_MAX_DEPTH) {
+		fail_at(r, r->p, "nested deeper than %d levels",
+		    QMP_JSON_MAX_DEPTH);
+		return NULL;
+	}
+	v = c == '{' ? json_object() : json_array();
+	if (v == NULL)
+		fail_at(r, r->p, "out of memory");
+	r->p++;
+	return v;
+}
+
+/*
+ * Adds v (stolen) to the open container parent, under key in an object.
+ * Returns 0, or -1 when memory ran out.
+ */
+static int
+add_value(struct reader *r, json_t *parent, const char *key, size_t klen,
+    json_t *v)
+{
+	if (json_is_array(parent) ? json_array_append_new(parent, v) < 0 :
+	    json_object_setn_new_nocheck(parent, key, klen, v) < 0) {
+		fail_at(r, r->p, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads what follows the opening bracket of v: its closing bracket, or
+ * the first key of an object.  Returns 1 when v was closed at once, 0
+ * when its first value is due, or -1 on error.
+ */
+static int
+open_container(struct reader *r, json_t *v, const char **key, size_t *klen)
+{
+	r->p = skip_ws(r->p, r->end);
+	if (r->p < r->end && *r->p == (json_is_object(v) ? '}' : ']')) {
+		r->p++;
+		return 1;
+	}
+	if (json_is_object(v) && read_key(r, v, key, klen) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads what follows a value: the closing brackets of the containers it
+ * ends, then a ',' (and the next key, in an object) or the end of the
+ * text.  Returns 0 when a value is due, 1 at the end, or -1 on error.
+ */
+static int
+end_value(struct reader *r, size_t *depth, const char **key, size_t *klen)
+{
+	json_t *top;
+	char sb[8];
+	unsigned char c;
+	int isobj;
+
+	for (;;) {
+		r->p = skip_ws(r->p, r->end);
+		if (*depth == 0) {
+			if (r->p != r->end) {
+				fail_at(r, r->p, "data after the JSON text: %s",
+				    show_byte(r->p, r->end, sb));
+				return -1;
+			}
+			return 1;
+		}
+		top = r->stack[*depth - 1];
+		isobj = json_is_object(top);
+		c = r->p < r->end ? *r->p : 0;
+		if (c == (isobj ? '}' : ']')) {
+			r->p++;
+			(*depth)--;
+			continue;
+		}
+		if (c != ',') {
+			fail_at(r, r->p, "expected ',' or '%c' in an %s, "
+			    "got %s", isobj ? '}' : ']', isobj ? "object" :
+			    "array", show_byte(r->p, r->end, sb));
+			return -1;
+		}
+		r->p = skip_ws(r->p + 1, r->end);
+		if (isobj && read_key(r, top, key, klen) < 0)
+			return -1;
+		return 0;
+	}
+}
+
 json_t *
 qmp_json_loadb(const char *buf, size_t len, unsigned flags,
     json_error_t *err)
 {
 	struct reader rd, *r = &rd;
-	json_t *root = NULL, *v, *top;
+	json_t *root = NULL, *v;
 	const char *key = NULL;
 	size_t klen = 0, depth = 0;
 	char sb[8];
-	unsigned char c;
-	int isobj;
+	int rc;
 
 	/* Only the stack's used entries are ever read: no need to clear it. */
 	r->failed = 0;
@@ -974,77 +1138,27 @@ qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 	}
 	for (;;) {
 		/* A value is due: a container opens or a scalar is read. */
-		c = r->p < r->end ? *r->p : 0;
-		if (c == '{' || c == '[') {
-			if (depth == QMP_JSON_MAX_DEPTH) {
-				fail_at(r, r->p, "nested deeper than %d levels",
-				    QMP_JSON_MAX_DEPTH);
-				goto out;
-			}
-			v = c == '{' ? json_object() : json_array();
-			if (v == NULL)
-				fail_at(r, r->p, "out of memory");
-			r->p++;
-		} else
-			v = read_scalar(r);
-		if (v == NULL)
+		if ((v = read_value(r, depth)) == NULL)
 			goto out;
 		if (depth == 0)
 			root = v;
-		else if (json_is_array(r->stack[depth - 1]) ?
-		    json_array_append_new(r->stack[depth - 1], v) < 0 :
-		    json_object_setn_new_nocheck(r->stack[depth - 1], key,
-		    klen, v) < 0) {
-			fail_at(r, r->p, "out of memory");
+		else if (add_value(r, r->stack[depth - 1], key, klen, v) < 0)
 			goto out;
-		}
 		if (json_is_object(v) || json_is_array(v)) {
 			r->stack[depth++] = v;
-			r->p = skip_ws(r->p, r->end);
-			if (r->p < r->end && *r->p == (json_is_object(v) ?
-			    '}' : ']')) {
-				r->p++;
-				depth--;
-			} else if (json_is_object(v)) {
-				if (read_key(r, v, &key, &klen) < 0)
-					goto out;
+			if ((rc = open_container(r, v, &key, &klen)) < 0)
+				goto out;
+			if (rc == 0)
 				continue;
-			} else
-				continue;
+			depth--;
 		}
 		/* A value ended: a ',' or the closing bracket follows. */
-		for (;;) {
-			r->p = skip_ws(r->p, r->end);
-			if (depth == 0) {
-				if (r->p != r->end) {
-					fail_at(r, r->p, "data after the JSON "
-					    "text: %s", show_byte(r->p, r->end,
-					    sb));
-					goto out;
-				}
-				free(r->key.p);
-				free(r->val.p);
-				return root;
-			}
-			top = r->stack[depth - 1];
-			isobj = json_is_object(top);
-			c = r->p < r->end ? *r->p : 0;
-			if (c == (isobj ? '}' : ']')) {
-				r->p++;
-				depth--;
-				continue;
-			}
-			if (c != ',') {
-				fail_at(r, r->p, "expected ',' or '%c' in an "
-				    "%s, got %s", isobj ? '}' : ']', isobj ?
-				    "object" : "array", show_byte(r->p,
-				    r->end, sb));
-				goto out;
-			}
-			r->p = skip_ws(r->p + 1, r->end);
-			if (isobj && read_key(r, top, &key, &klen) < 0)
-				goto out;
-			break;
+		if ((rc = end_value(r, &depth, &key, &klen)) < 0)
+			goto out;
+		if (rc == 1) {
+			free(r->key.p);
+			free(r->val.p);
+			return root;
 		}
 	}
 out:
