@@ -466,50 +466,51 @@ qmp_connect(struct qmp *q, const struct qmp_addr *a, int64_t wait_ms)
 }
 
 /*
- * Opens a listening socket for a.  Returns it, or -1 with q->err set;
- * *created says whether a unix socket file was made.
+ * Opens a listening unix socket at a->path, owner-only.  Returns it, or
+ * -1 with q->err set; *created says whether the socket file was made.
  */
 static int
-open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
+listen_unix(struct qmp *q, const struct qmp_addr *a, int *created)
+{
+	struct sockaddr_un sun;
+	int fd, e, r;
+	mode_t mask;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/*
+	 * Owner-only, whatever the umask: whoever connects can be handed
+	 * the descriptors passed with commands.  (umask is the process's;
+	 * it is put back at once.)
+	 */
+	mask = umask(077);
+	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (r < 0 || (*created = 1, listen(fd, 1)) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (*created)
+			unlink(a->path);
+		*created = 0;
+		fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Opens a listening socket on the first address the tcp address a stands
+ * for that takes one.  Returns it, or -1 with q->err set.
+ */
+static int
+listen_tcp(struct qmp *q, const struct qmp_addr *a)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, e = 0, r, one = 1;
-	mode_t mask;
 
-	*created = 0;
-	if (a->kind == QMP_ADDR_UNIX) {
-		struct sockaddr_un sun;
-
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-		/*
-		 * Owner-only, whatever the umask: whoever connects can be
-		 * handed the descriptors passed with commands.  (umask is the
-		 * process's; it is put back at once.)
-		 */
-		mask = umask(077);
-		r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-		umask(mask);
-		if (r < 0 || (*created = 1, listen(fd, 1)) < 0) {
-			e = errno;
-			if (fd >= 0)
-				close(fd);
-			if (*created)
-				unlink(a->path);
-			*created = 0;
-			fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(e));
-			return -1;
-		}
-		return fd;
-	}
-	if (a->kind != QMP_ADDR_TCP) {
-		fail(q, QMP_EUSAGE, "%s: can only listen on unix or tcp",
-		    a->text);
-		return -1;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -539,6 +540,24 @@ open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
 	if (fd < 0)
 		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
 	return fd;
+}
+
+/*
+ * Opens a listening socket for a.  Returns it, or -1 with q->err set;
+ * *created says whether a unix socket file was made.
+ */
+static int
+open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
+{
+	*created = 0;
+	if (a->kind == QMP_ADDR_UNIX)
+		return listen_unix(q, a, created);
+	if (a->kind != QMP_ADDR_TCP) {
+		fail(q, QMP_EUSAGE, "%s: can only listen on unix or tcp",
+		    a->text);
+		return -1;
+	}
+	return listen_tcp(q, a);
 }
 
 enum qmp_status
@@ -581,6 +600,56 @@ qmp_listen(struct qmp *q, const struct qmp_addr *a)
 	return QMP_OK;
 }
 
+/* Room for the most descriptors one message passes, aligned. */
+union fd_room {
+	char buf[CMSG_SPACE(sizeof(int) * 253)];
+	struct cmsghdr align;
+};
+
+/*
+ * Sends what sendmsg(2) takes of buf, with the nfds (at most 253)
+ * descriptors fds attached in u.  Returns what sendmsg(2) returns.
+ */
+static ssize_t
+send_fds(int fd, const char *buf, size_t len, const int *fds, size_t nfds,
+    union fd_room *u)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(u, 0, sizeof(*u));
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u->buf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+/*
+ * Returns the failure for a send that failed with errno, descriptors
+ * still to pass when nfds > 0: QMP_ECLOSED, or QMP_ELOCAL.
+ */
+static enum qmp_status
+send_failed(struct qmp *q, size_t nfds)
+{
+	if (errno == EPIPE || errno == ECONNRESET)
+		return fail(q, QMP_ECLOSED, "%s: %s while sending", q->name,
+		    strerror(errno));
+	if (errno == EINVAL && nfds > 0)
+		return fail(q, QMP_ELOCAL, "passing a descriptor: %s",
+		    strerror(errno));
+	return fail(q, QMP_ECLOSED, "%s: %s", q->name, strerror(errno));
+}
+
 /*
  * Writes all of buf, attaching fds to the first byte sent.  Returns
  * QMP_OK, QMP_ECLOSED, QMP_ETIMEOUT, QMP_ECANCEL or QMP_ELOCAL.
@@ -596,31 +665,13 @@ send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
 	q->sent = 1;
 	while (off < len) {
 		if (nfds > 0) {
-			struct msghdr mh;
-			struct iovec iov;
-			struct cmsghdr *cm;
-			union {
-				char buf[CMSG_SPACE(sizeof(int) * 253)];
-				struct cmsghdr align;
-			} u;
+			union fd_room u;
 
 			if (nfds > 253)
 				return fail(q, QMP_EUSAGE,
 				    "too many descriptors to pass");
-			memset(&mh, 0, sizeof(mh));
-			memset(&u, 0, sizeof(u));
-			iov.iov_base = (void *)(uintptr_t)(buf + off);
-			iov.iov_len = len - off;
-			mh.msg_iov = &iov;
-			mh.msg_iovlen = 1;
-			mh.msg_control = u.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-			n = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+			n = send_fds(q->fd, buf + off, len - off, fds, nfds,
+			    &u);
 			if (n < 0 && errno == EBADF)
 				return fail(q, QMP_ELOCAL,
 				    "passing a descriptor: %s",
@@ -648,14 +699,7 @@ send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
 				continue;
 			}
 		}
-		if (errno == EPIPE || errno == ECONNRESET)
-			return fail(q, QMP_ECLOSED, "%s: %s while sending",
-			    q->name, strerror(errno));
-		if (errno == EINVAL && nfds > 0)
-			return fail(q, QMP_ELOCAL, "passing a descriptor: %s",
-			    strerror(errno));
-		return fail(q, QMP_ECLOSED, "%s: %s", q->name,
-		    strerror(errno));
+		return send_failed(q, nfds);
 	}
 	return QMP_OK;
 }
@@ -667,6 +711,53 @@ over_limit(struct qmp *q)
 	q->cause = QMP_CAUSE_SIZE_LIMIT;
 	return fail(q, QMP_EPROTO, "%s: message over the size limit of %zu "
 	    "bytes", q->name, q->fr.max);
+}
+
+/*
+ * Returns the failure for what the framer found, QMP_FRAME_ERROR or
+ * QMP_FRAME_TOOBIG: QMP_EPROTO, the bytes traced for an error.
+ */
+static enum qmp_status
+frame_failed(struct qmp *q, enum qmp_frame fr)
+{
+	if (fr == QMP_FRAME_TOOBIG)
+		return over_limit(q);
+	trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
+	    q->fr.len - q->fr.start, 0);
+	if (q->fr.bad >= 0x20 && q->fr.bad < 0x7f)
+		return fail(q, QMP_EPROTO,
+		    "%s: malformed message: %s, got '%c'",
+		    q->name, q->fr.why, q->fr.bad);
+	return fail(q, QMP_EPROTO,
+	    "%s: malformed message: %s, got byte 0x%02x",
+	    q->name, q->fr.why, q->fr.bad);
+}
+
+/*
+ * Returns the failure when the framer has no room for more bytes:
+ * QMP_ELOCAL when memory ran out, else QMP_EPROTO for the size limit.
+ */
+static enum qmp_status
+no_room(struct qmp *q)
+{
+	if (q->fr.len < q->fr.limit)
+		return fail(q, QMP_ELOCAL, "out of memory");
+	return over_limit(q);
+}
+
+/*
+ * Returns QMP_ECLOSED for a connection the peer closed, saying whether a
+ * message was cut short.
+ */
+static enum qmp_status
+closed_by_peer(struct qmp *q, const char *what)
+{
+	if (qmp_framer_pending(&q->fr) > 0)
+		return fail(q, QMP_ECLOSED,
+		    "%s: connection closed in the middle of a message %s",
+		    q->name, what);
+	return fail(q, QMP_ECLOSED, "%s: connection closed by the server %s",
+	    q->name, what);
 }
 
 /*
@@ -697,26 +788,10 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			trace(q, QMP_TRACE_RECV, 1, *msg, *len, 0);
 			return QMP_OK;
 		}
-		if (fr == QMP_FRAME_ERROR)
-			trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
-			    q->fr.len - q->fr.start, 0);
-		if (fr == QMP_FRAME_TOOBIG)
-			return over_limit(q);
-		if (fr == QMP_FRAME_ERROR) {
-			if (q->fr.bad >= 0x20 && q->fr.bad < 0x7f)
-				return fail(q, QMP_EPROTO,
-				    "%s: malformed message: %s, got '%c'",
-				    q->name, q->fr.why, q->fr.bad);
-			return fail(q, QMP_EPROTO,
-			    "%s: malformed message: %s, got byte 0x%02x",
-			    q->name, q->fr.why, q->fr.bad);
-		}
-		p = qmp_framer_space(&q->fr, &room);
-		if (p == NULL) {
-			if (q->fr.len < q->fr.limit)
-				return fail(q, QMP_ELOCAL, "out of memory");
-			return over_limit(q);
-		}
+		if (fr == QMP_FRAME_ERROR || fr == QMP_FRAME_TOOBIG)
+			return frame_failed(q, fr);
+		if ((p = qmp_framer_space(&q->fr, &room)) == NULL)
+			return no_room(q);
 		/* A peer that never stops sending must not outlive the deadline. */
 		if (q->deadline != 0 && qmp_now_ms() >= q->deadline)
 			return fail(q, QMP_ETIMEOUT, "%s: timed out %s",
@@ -735,15 +810,8 @@ read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
 			q->sent = (size_t)n < room;
 			continue;
 		}
-		if (n == 0) {
-			if (qmp_framer_pending(&q->fr) > 0)
-				return fail(q, QMP_ECLOSED,
-				    "%s: connection closed in the middle of a "
-				    "message %s", q->name, what);
-			return fail(q, QMP_ECLOSED,
-			    "%s: connection closed by the server %s", q->name,
-			    what);
-		}
+		if (n == 0)
+			return closed_by_peer(q, what);
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -1014,17 +1082,19 @@ qmp_sync_agent(struct qmp *q, int64_t wait_ms)
 static enum qmp_status execute(struct qmp *, json_t *, const int *, size_t,
     json_t **);
 
-enum qmp_status
-qmp_handshake(struct qmp *q, unsigned flags)
+/*
+ * Reads the greeting, giving the events before it to the handler, and
+ * checks that it has a "QMP" object with a "version" object and a
+ * "capabilities" array.  Returns QMP_OK with it in *out (new), or a
+ * failure.
+ */
+static enum qmp_status
+read_greeting(struct qmp *q, json_t **out)
 {
 	enum qmp_status st;
-	json_t *msg, *qmp, *caps, *cmd, *reply = NULL;
-	size_t i;
-	int has_oob = 0;
+	json_t *msg, *qmp, *caps;
 
-	q->cause = QMP_CAUSE_NONE;
-	if (q->state != QMP_STATE_CONNECTED)
-		return fail(q, QMP_EUSAGE, "not connected, or greeted already");
+	*out = NULL;
 	for (;;) {
 		st = read_msg(q, &msg, "waiting for the greeting");
 		if (st == QMP_ECLOSED || st == QMP_EPROTO)
@@ -1053,11 +1123,40 @@ qmp_handshake(struct qmp *q, unsigned flags)
 		    "%s: no QMP greeting: \"QMP\" lacks a \"version\" object "
 		    "or a \"capabilities\" array", q->name);
 	}
+	*out = msg;
+	return QMP_OK;
+}
+
+/* Returns 1 when the capabilities of the greeting msg hold "oob". */
+static int
+offers_oob(json_t *msg)
+{
+	json_t *caps = json_object_get(json_object_get(msg, "QMP"),
+	    "capabilities");
+	size_t i;
+	int has_oob = 0;
+
 	for (i = 0; i < json_array_size(caps); i++)
 		if (json_is_string(json_array_get(caps, i)) &&
 		    strcmp(json_string_value(json_array_get(caps, i)),
 		    "oob") == 0)
 			has_oob = 1;
+	return has_oob;
+}
+
+enum qmp_status
+qmp_handshake(struct qmp *q, unsigned flags)
+{
+	enum qmp_status st;
+	json_t *msg, *cmd, *reply = NULL;
+	int has_oob;
+
+	q->cause = QMP_CAUSE_NONE;
+	if (q->state != QMP_STATE_CONNECTED)
+		return fail(q, QMP_EUSAGE, "not connected, or greeted already");
+	if ((st = read_greeting(q, &msg)) != QMP_OK)
+		return st;
+	has_oob = offers_oob(msg);
 	q->greeting = msg;
 
 	if ((flags & QMP_NEGOTIATE_OOB) && !has_oob)
