@@ -97,6 +97,10 @@ qmp_strerror(enum qmp_status st)
  */
 static enum qmp_status
 fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum qmp_status
+fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
 {
 	char buf[sizeof(q->err)];
 	va_list ap;
