@@ -354,6 +354,66 @@ merge_into(json_t *dst, json_t *src)
 }
 
 /*
+ * Returns nothing; fills op from the operand s (KEY=VALUE or KEY:=JSON),
+ * or exits with a usage error.
+ */
+static void
+parse_operand(const char *s, struct operand *op)
+{
+	json_error_t jerr;
+	const char *eq, *p;
+
+	if ((eq = strchr(s, '=')) == NULL)
+		usage_error("operand '%s': expected KEY=VALUE or "
+		    "KEY:=JSON", s);
+	op->key = s;
+	op->keylen = (size_t)(eq - s);
+	if (!valid_utf8(s, op->keylen))
+		usage_error("operand '%s': the key is not valid UTF-8", s);
+	if (eq > s && eq[-1] == ':') {
+		op->keylen--;
+		op->value = qmp_json_loadb(eq + 1, strlen(eq + 1),
+		    QMP_JSON_DECODE_ANY | QMP_JSON_REJECT_DUPLICATES, &jerr);
+		if (op->value == NULL)
+			usage_error("operand '%s': invalid JSON: %s", s,
+			    jerr.text);
+	} else
+		op->value = json_string(eq + 1);
+	if (op->value == NULL)
+		usage_error("operand '%s': the value is not valid UTF-8", s);
+	if (op->keylen == 0 || op->keylen > 255 || s[0] == '.' ||
+	    s[op->keylen - 1] == '.')
+		usage_error("operand '%s': bad key", s);
+	for (p = s; p < s + op->keylen - 1; p++)
+		if (p[0] == '.' && p[1] == '.')
+			usage_error("operand '%s': bad key", s);
+}
+
+/*
+ * Returns nothing; exits with a usage error when the key of ops[i] is
+ * that of an earlier operand, or holds or lies inside one.
+ */
+static void
+check_overlap(const struct operand *ops, int i)
+{
+	const char *s = ops[i].key;
+	int j;
+
+	for (j = 0; j < i; j++) {
+		if (ops[j].keylen == ops[i].keylen &&
+		    key_covers(&ops[j], &ops[i]))
+			usage_error("key '%.*s' given twice",
+			    (int)ops[i].keylen, s);
+		if (key_covers(&ops[j], &ops[i]) ||
+		    key_covers(&ops[i], &ops[j]))
+			usage_error("key '%.*s' is used both as a value and "
+			    "as an object", (int)(ops[i].keylen <
+			    ops[j].keylen ? ops[i].keylen : ops[j].keylen),
+			    ops[i].keylen < ops[j].keylen ? s : ops[j].key);
+	}
+}
+
+/*
  * Returns the arguments built from the operands argv[0..argc) merged over
  * base (stolen; may be NULL), or exits with a usage error.
  */
@@ -361,57 +421,16 @@ json_t *
 operand_args(int argc, char **argv, json_t *base)
 {
 	struct operand *ops;
-	json_error_t jerr;
 	json_t *args;
-	const char *eq, *s, *p;
-	int i, j;
+	int i;
 
 	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL) {
 		say("out of memory");
 		exit(QX_LOCAL);
 	}
 	for (i = 0; i < argc; i++) {
-		s = argv[i];
-		if ((eq = strchr(s, '=')) == NULL)
-			usage_error("operand '%s': expected KEY=VALUE or "
-			    "KEY:=JSON", s);
-		ops[i].key = s;
-		ops[i].keylen = (size_t)(eq - s);
-		if (!valid_utf8(s, ops[i].keylen))
-			usage_error("operand '%s': the key is not valid UTF-8",
-			    s);
-		if (eq > s && eq[-1] == ':') {
-			ops[i].keylen--;
-			ops[i].value = qmp_json_loadb(eq + 1, strlen(eq + 1),
-			    QMP_JSON_DECODE_ANY | QMP_JSON_REJECT_DUPLICATES, &jerr);
-			if (ops[i].value == NULL)
-				usage_error("operand '%s': invalid JSON: %s", s,
-				    jerr.text);
-		} else
-			ops[i].value = json_string(eq + 1);
-		if (ops[i].value == NULL)
-			usage_error("operand '%s': the value is not valid "
-			    "UTF-8", s);
-		if (ops[i].keylen == 0 || ops[i].keylen > 255 ||
-		    s[0] == '.' || s[ops[i].keylen - 1] == '.')
-			usage_error("operand '%s': bad key", s);
-		for (p = s; p < s + ops[i].keylen - 1; p++)
-			if (p[0] == '.' && p[1] == '.')
-				usage_error("operand '%s': bad key", s);
-		for (j = 0; j < i; j++) {
-			if (ops[j].keylen == ops[i].keylen &&
-			    key_covers(&ops[j], &ops[i]))
-				usage_error("key '%.*s' given twice",
-				    (int)ops[i].keylen, s);
-			if (key_covers(&ops[j], &ops[i]) ||
-			    key_covers(&ops[i], &ops[j]))
-				usage_error("key '%.*s' is used both as a "
-				    "value and as an object",
-				    (int)(ops[i].keylen < ops[j].keylen ?
-				    ops[i].keylen : ops[j].keylen),
-				    ops[i].keylen < ops[j].keylen ? s :
-				    ops[j].key);
-		}
+		parse_operand(argv[i], &ops[i]);
+		check_overlap(ops, i);
 	}
 	args = base != NULL ? base : json_object();
 	{
