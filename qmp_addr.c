@@ -34,6 +34,9 @@ parse_uint(const char *s, size_t n, unsigned long lo, unsigned long hi,
 }
 
 /* Returns QMP_EUSAGE after formatting a message into err. */
+static enum qmp_status addr_error(char *err, size_t errlen, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
 static enum qmp_status
 addr_error(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -87,6 +87,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(strncmp(s, "vsock:", 6) == 0,
 			    "vsock without vsock:");
 			break;
+		case QMP_ADDR_FD:
+			check(strncmp(s, "fd:", 3) == 0 && a.fd >= 0,
+			    "fd without fd: or a negative descriptor");
+			break;
 		default:
 			check(0, "unknown kind");
 		}
