@@ -128,7 +128,11 @@ test_operands_against_qsd() {
 
   # KEY=VALUE is a string, always: QEMU refuses a string size.
   run_q -t 10 -s "$QSD_SOCK" -c blockdev-add driver=null-co node-name=n3 size=1048576
-  assert_cmd_error GenericError "size=1048576 is sent as a string"
+  assert_rc 1 "size=1048576 is sent as a string"
+  assertEquals "the error class; $(ctx)" GenericError "$(jq -r .class "$T/out")"
+  assertEquals "the hint after the error; $(ctx)" \
+    "qmpctl: hint: KEY=VALUE sends a string; for a JSON value write size:=1048576" \
+    "$(sed -n 2p "$T/err")"
 }
 
 test_operands_build_objects() {
