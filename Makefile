@@ -109,6 +109,14 @@ bench: deps
 
 .PHONY: bench
 
+# Mutation testing: each mutant of tests/mutants.txt built and run against
+# its tests, then the suite (long: about N minutes; not part of check).
+# MUTANTS='NAME ...' runs some only.  See tests/MUTATION.md.
+mutate: deps
+	@sh scripts/mutate.sh
+
+.PHONY: mutate
+
 install: qmpctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(BASHCOMPDIR)
