@@ -60,6 +60,7 @@ RP_BODIES=(
   'a smile \\ud83d\\ude00'
   'quote \\" and backslash \\\\ and slash \\/'
   'tab\\t cr\\r bs\\b ff\\f'
+  'brackets } ] { [ and an escaped quote \\"} in a string'
 )
 
 # rp_unpad [FILE]: FILE (or stdin) without the pads.
@@ -205,7 +206,9 @@ test_execute_with_exec_oob_refused() {
 test_agent_ff_between_replies() {
   local how
   for how in send sendslow; do
-    rp_peer expect "send \\xff{\"return\": \$ARGSID}\\n\\xff\\xff" \
+    # Before the sync's answer: an earlier client's reply, a stale sync
+    # answer, and half a message up to the next 0xFF, all dropped.
+    rp_peer expect "send {\"return\": 5}\\n\\xff{\"return\": 3}\\n{\"half\": \"x}\\xff{\"return\": \$ARGSID}\\n\\xff\\xff" \
       expect "$how {\"return\": 1}\\xff\\n\\xff" \
       expect "$how \\xff\\xff\\xff{\"return\": 2}" \
       expect "$how \\xff{\"return\": 3}\\xff" hang ||
