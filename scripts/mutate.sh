@@ -140,13 +140,23 @@ run_spec() {
 	grep -q '^OK' "$LOG"
 }
 
-# failed_files LOG: the test files that had a failure in a run.sh log.
+# failed_files LOG: the failed tests in a run.sh log, as FILE:TEST (FILE
+# alone when the file failed without a failed test).
 failed_files() {
-	awk '$3 == "tests," && $4 != "0" { print $1 }' "$1"
+	awk '/^tests\/test_.*tests, [0-9]+ failed/ {
+		if (file != "" && !named) print file
+		file = ""; named = 0
+		if ($4 != "0") { f = $1; sub(/^tests\//, "", f); file = f }
+		next }
+	    file != "" && /^    test[A-Za-z0-9_]*$/ { cur = $1; next }
+	    file != "" && /^    (ASSERT|ERROR|shunit2:ERROR)/ && cur != "" {
+		if (!((file ":" cur) in seen)) print file ":" cur
+		seen[file ":" cur]; named = 1; next }
+	    END { if (file != "" && !named) print file }' "$1"
 }
 
 # base_failures: once, runs the whole suite without a mutant and keeps
-# the files that fail there in $SCRATCH/base-failed: a file that fails
+# the tests that fail there in $SCRATCH/base-failed: a test that fails
 # anyway (a peer missing on this machine) kills no mutant.
 base_failures() {
 	[ -e "$SCRATCH/base-failed" ] && return
