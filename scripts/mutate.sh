@@ -2,7 +2,7 @@
 # scripts/mutate.sh -- mutation testing: do the tests notice a wrong edit?
 #
 #     make mutate                          every mutant in tests/mutants.txt
-#     MUTANTS='framer-esc reply-id-any' make mutate     a few, by name
+#     MUTANTS='match-prefix sync-any-id' make mutate   a few, by name
 #     MUTATE_FULL=no make mutate           targeted tests only (quick look)
 #
 # Each mutant in tests/mutants.txt (its header says the format) is one edit
@@ -58,11 +58,13 @@ fi
 # lines joined by \036).
 split_list() {
 	perl -e '
-		my (@m, $cur);
+		my (@m, $cur, %seen);
 		while (my $l = <STDIN>) {
 			chomp $l;
 			next if $l =~ /^#/ || ($l =~ /^\s*$/ && !$cur);
 			if ($l =~ /^mutant\s+(\S+)\s*$/) {
+				die "mutants: line $.: $1 named twice\n"
+				    if $seen{$1}++;
 				$cur = { name => $1, file => "", tests => "",
 				    orig => [], repl => [] };
 				push @m, $cur;
