@@ -338,21 +338,25 @@ open_output(const struct run *r, const char *path)
 	}
 }
 
+/* A stream whose writes give way to signals: see signal_stream. */
+struct sigstream {
+	int fd;
+	int cancel_fd;		/* readable once a signal came */
+	int owns_fd;		/* close fd with the stream */
+};
+
 /*
- * Writes to descriptor 1 for the stdout stream.  A write blocked by a
- * reader that does not read is cut short by a signal (no SA_RESTART),
- * but stdio would write the rest again and block again: this gives up
- * instead, with EINTR, once a signal came.  Returns n, or -1 with errno
- * set: glibc takes any shorter count from a cookie for a failure, with
- * whatever errno holds, so a partial write (a reader that leaves in the
- * middle) is written on until write(2) says why it stopped.
+ * Writes all of buf to the stream's descriptor.  A write blocked by a
+ * reader that does not read is cut short by a signal (no SA_RESTART), but
+ * stdio would write the rest again and block again: this gives up
+ * instead, with EINTR, once a signal came.  Returns n, or -1.
  */
 static ssize_t
-stdout_write(void *cookie, const char *buf, size_t n)
+sigstream_write(void *cookie, const char *buf, size_t n)
 {
-	const int *cancel_fd = cookie;
+	const struct sigstream *ss = cookie;
 	struct pollfd pfd[2] = {
-		{ STDOUT_FILENO, POLLOUT, 0 }, { *cancel_fd, POLLIN, 0 } };
+		{ ss->fd, POLLOUT, 0 }, { ss->cancel_fd, POLLIN, 0 } };
 	size_t done = 0;
 	ssize_t w;
 
@@ -361,7 +365,7 @@ stdout_write(void *cookie, const char *buf, size_t n)
 			errno = EINTR;
 			return -1;
 		}
-		w = write(STDOUT_FILENO, buf + done, n - done);
+		w = write(ss->fd, buf + done, n - done);
 		if (w > 0) {
 			done += (size_t)w;
 			continue;
@@ -376,30 +380,54 @@ stdout_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* Closing the stream leaves descriptor 1 to the process's exit. */
+/* Closes the stream: its descriptor too, when it owns it.  Returns 0/-1. */
 static int
-stdout_close(void *cookie)
+sigstream_close(void *cookie)
 {
-	(void)cookie;
-	return 0;
+	struct sigstream *ss = cookie;
+	int r = ss->owns_fd ? close(ss->fd) : 0;
+
+	free(ss);
+	return r;
 }
 
 /*
- * Puts stdout on stdout_write, so that a signal ends a write that a
- * slow reader blocks.  cancel_fd must stay valid until exit.
+ * Returns a stream writing to fd whose writes a signal can end (see
+ * sigstream_write), or NULL with errno set.  With owns_fd, fclose closes
+ * fd; else fd stays open (stdout).
  */
-void
-setup_stdout(const int *cancel_fd)
+FILE *
+signal_stream(int fd, int cancel_fd, int owns_fd)
 {
 	static const cookie_io_functions_t io = {
-		.write = stdout_write, .close = stdout_close,
+		.write = sigstream_write, .close = sigstream_close,
 	};
+	struct sigstream *ss = malloc(sizeof(*ss));
+	FILE *fp;
+
+	if (ss == NULL)
+		return NULL;
+	ss->fd = fd;
+	ss->cancel_fd = cancel_fd;
+	ss->owns_fd = owns_fd;
+	if ((fp = fopencookie(ss, "w", io)) == NULL) {
+		free(ss);
+		return NULL;
+	}
+	setvbuf(fp, NULL, _IOFBF, 1 << 16);
+	return fp;
+}
+
+/*
+ * Puts stdout on a signal stream, so that a signal ends a write that a
+ * slow reader blocks.
+ */
+void
+setup_stdout(int cancel_fd)
+{
 	FILE *fp;
 
 	fflush(stdout);
-	fp = fopencookie((void *)(uintptr_t)cancel_fd, "w", io);
-	if (fp == NULL)
-		return;		/* plain stdout works, but for this case */
-	setvbuf(fp, NULL, _IOFBF, 1 << 16);
-	stdout = fp;
+	if ((fp = signal_stream(STDOUT_FILENO, cancel_fd, 0)) != NULL)
+		stdout = fp;	/* else plain stdout works, but for this case */
 }

@@ -731,7 +731,7 @@ open_log(struct run *r)
 		return QX_OK;
 	}
 	fd = open_output(r, name);
-	if (fd >= 0 && (r->log = fdopen(fd, "w")) != NULL)
+	if (fd >= 0 && (r->log = signal_stream(fd, r->cancel_fd, 1)) != NULL)
 		return QX_OK;
 	if (fd >= 0)
 		close(fd);
@@ -947,7 +947,7 @@ main(int argc, char **argv)
 		say("stdout: %s", strerror(EBADF));
 		return o.exec ? QX_EXEC_OWN : QX_LOCAL;
 	}
-	setup_stdout(&r.cancel_fd);
+	setup_stdout(r.cancel_fd);
 	r.held = must(json_array());
 	qmp_framer_init(&r.in, o.max_size);
 	rc = first_command(&r, &cmd);

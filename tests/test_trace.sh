@@ -243,4 +243,25 @@ test_listen_socket_owner_only() {
   assertFalse "the socket file is removed" "[ -e $T/l.sock ]"
 }
 
+# A trace (or --events) on a pipe nobody reads blocks qmpctl's writes: a
+# signal must still end it at once, with 128+N.
+test_signal_while_trace_blocked() {
+  local w fd
+  tr_peer greet negotiate expect 'big 300000' wait_close ||
+    { fail "fake peer did not start"; return 0; }
+  mkfifo "$T/tr.fifo"
+  exec {fd}<>"$T/tr.fifo"       # held open, never read
+  "$QMPCTL" -t 20 -s "$PEER_SOCK" --trace "$T/tr.fifo" -c query-status \
+    >"$T/out" 2>"$T/err" </dev/null &
+  w=$!
+  track_pid "$w"
+  assert_that "qmpctl must block writing the trace" \
+    wait_until 10 grep -q pipe_write "/proc/$w/wchan"
+  kill -TERM "$w"
+  assert_that "SIGTERM must end it within 5 s" wait_exit "$w" 5
+  assertEquals "SIGTERM while the trace is blocked: status; [$(cat "$T/err")]" \
+    143 "$exit_status"
+  exec {fd}>&-
+}
+
 . shunit2
