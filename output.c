@@ -349,7 +349,10 @@ struct sigstream {
  * Writes all of buf to the stream's descriptor.  A write blocked by a
  * reader that does not read is cut short by a signal (no SA_RESTART), but
  * stdio would write the rest again and block again: this gives up
- * instead, with EINTR, once a signal came.  Returns n, or -1.
+ * instead, with EINTR, once a signal came.  Returns n, or on failure the
+ * bytes written before it, fewer than n, with errno set: never -1, which
+ * glibc's large-write path takes for a huge count and reads past the
+ * caller's buffer with.
  */
 static ssize_t
 sigstream_write(void *cookie, const char *buf, size_t n)
@@ -363,7 +366,7 @@ sigstream_write(void *cookie, const char *buf, size_t n)
 	while (done < n) {
 		if (qmpctl_signal) {
 			errno = EINTR;
-			return -1;
+			return (ssize_t)done;
 		}
 		w = write(ss->fd, buf + done, n - done);
 		if (w > 0) {
@@ -373,9 +376,9 @@ sigstream_write(void *cookie, const char *buf, size_t n)
 		if (w == 0)
 			errno = EIO;
 		if (w == 0 || (errno != EINTR && errno != EAGAIN))
-			return -1;
+			return (ssize_t)done;
 		if (errno == EAGAIN && poll(pfd, 2, -1) < 0 && errno != EINTR)
-			return -1;
+			return (ssize_t)done;
 	}
 	return (ssize_t)n;
 }
