@@ -75,18 +75,31 @@ say(const char *fmt, ...)
 	fprintf(stderr, "qmpctl: %s\n", buf);
 }
 
+/* Says a usage error, pointing to --help.  Returns its status, 2. */
+static int say_usage(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
+static int
+say_usage(const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say("%s (see --help)", buf);
+	return QX_USAGE;
+}
+
 /* Reports a usage error.  Returns its status, 2. */
 int
 usage_failure(const char *fmt, ...)
 {
 	va_list ap;
-	char buf[1024];
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	rc = say_usage(fmt, ap);
 	va_end(ap);
-	say("%s (see --help)", buf);
-	return QX_USAGE;
+	return rc;
 }
 
 /*
@@ -121,12 +134,10 @@ void
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	char buf[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say_usage(fmt, ap);
 	va_end(ap);
-	say("%s (see --help)", buf);
 	exit(QX_USAGE);
 }
 
