@@ -394,28 +394,45 @@ sigstream_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* Closes the stream: its descriptor too, when it owns it.  Returns 0/-1. */
+/*
+ * Closes the stream.  One that owns its descriptor (a file's) closes it
+ * and frees its state; stdout's state is static and its descriptor stays.
+ * Returns 0, or -1 when close failed.
+ */
 static int
 sigstream_close(void *cookie)
 {
 	struct sigstream *ss = cookie;
-	int r = ss->owns_fd ? close(ss->fd) : 0;
+	int r = 0;
 
-	free(ss);
+	if (ss->owns_fd) {
+		r = close(ss->fd);
+		free(ss);
+	}
 	return r;
 }
 
-/*
- * Returns a stream writing to fd whose writes a signal can end (see
- * sigstream_write), or NULL with errno set.  With owns_fd, fclose closes
- * fd; else fd stays open (stdout).
- */
-FILE *
-signal_stream(int fd, int cancel_fd, int owns_fd)
+/* Returns a stream on the state ss (see signal_stream), or NULL. */
+static FILE *
+open_sigstream(struct sigstream *ss)
 {
 	static const cookie_io_functions_t io = {
 		.write = sigstream_write, .close = sigstream_close,
 	};
+	FILE *fp = fopencookie(ss, "w", io);
+
+	if (fp != NULL)
+		setvbuf(fp, NULL, _IOFBF, 1 << 16);
+	return fp;
+}
+
+/*
+ * Returns a stream writing to fd, a file it owns (fclose closes fd), whose
+ * writes a signal can end (see sigstream_write); or NULL with errno set.
+ */
+FILE *
+signal_stream(int fd, int cancel_fd)
+{
 	struct sigstream *ss = malloc(sizeof(*ss));
 	FILE *fp;
 
@@ -423,25 +440,26 @@ signal_stream(int fd, int cancel_fd, int owns_fd)
 		return NULL;
 	ss->fd = fd;
 	ss->cancel_fd = cancel_fd;
-	ss->owns_fd = owns_fd;
-	if ((fp = fopencookie(ss, "w", io)) == NULL) {
+	ss->owns_fd = 1;
+	if ((fp = open_sigstream(ss)) == NULL)
 		free(ss);
-		return NULL;
-	}
-	setvbuf(fp, NULL, _IOFBF, 1 << 16);
 	return fp;
 }
 
 /*
  * Puts stdout on a signal stream, so that a signal ends a write that a
- * slow reader blocks.
+ * slow reader blocks.  Its state lives as long as the process.
  */
 void
 setup_stdout(int cancel_fd)
 {
+	static struct sigstream out;
 	FILE *fp;
 
 	fflush(stdout);
-	if ((fp = signal_stream(STDOUT_FILENO, cancel_fd, 0)) != NULL)
+	out.fd = STDOUT_FILENO;
+	out.cancel_fd = cancel_fd;
+	out.owns_fd = 0;
+	if ((fp = open_sigstream(&out)) != NULL)
 		stdout = fp;	/* else plain stdout works, but for this case */
 }

@@ -731,7 +731,7 @@ open_log(struct run *r)
 		return QX_OK;
 	}
 	fd = open_output(r, name);
-	if (fd >= 0 && (r->log = signal_stream(fd, r->cancel_fd, 1)) != NULL)
+	if (fd >= 0 && (r->log = signal_stream(fd, r->cancel_fd)) != NULL)
 		return QX_OK;
 	if (fd >= 0)
 		close(fd);

@@ -157,7 +157,7 @@ int report(struct run *, enum qmp_status, json_t *reply);
 int finish_stdout(struct run *, int rc);
 int open_output(const struct run *, const char *path);
 void setup_stdout(int cancel_fd);
-FILE *signal_stream(int fd, int cancel_fd, int owns_fd);
+FILE *signal_stream(int fd, int cancel_fd);
 
 /* input.c */
 int read_input(const struct run *, int fd, const char *name, char **buf,

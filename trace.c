@@ -92,7 +92,7 @@ open_trace(struct run *r)
 		return QX_OK;
 	}
 	fd = open_output(r, name);
-	if (fd >= 0 && (r->trace = signal_stream(fd, r->cancel_fd, 1)) != NULL)
+	if (fd >= 0 && (r->trace = signal_stream(fd, r->cancel_fd)) != NULL)
 		return QX_OK;
 	say("%s: %s", name, strerror(errno));
 	return QX_LOCAL;
