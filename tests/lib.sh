@@ -45,6 +45,33 @@ declare -A LIB_PID_START=()
 # sure an early exit still removes $T.
 trap lib_cleanup EXIT
 
+# ---------------------------------------------------------------- fake peer
+
+# start_fakepeer LINE...: start tests/fakepeer with the script LINEs on a
+# fresh unix socket, and wait (5 s) for its pidfile.  Sets PEER_SOCK,
+# PEER_RECV (what it received), PEER_ERR (its stderr) and PEER_PID.
+LIB_NPEERS=0
+start_fakepeer() {
+  local name=$T/peer$(( ++LIB_NPEERS ))
+  PEER_SOCK=$name.sock
+  PEER_RECV=$name.recv
+  PEER_ERR=$name.err
+  printf '%s\n' "$@" >"$name.script"
+  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$name.pid" -T 30 \
+    "$name.script" 2>"$PEER_ERR" &
+  PEER_PID=$!
+  track_pid "$PEER_PID"
+  wait_until 5 _peer_up "$name.pid" "$PEER_PID" && [[ -s $name.pid ]]
+}
+_peer_up() { [[ -s $1 ]] || ! pid_alive "$2"; }
+
+# fakepeer_done [WHAT]: the fake peer exits (5 s) with status 0.
+fakepeer_done() {
+  assert_that "${1:+$1: }fake peer must exit" wait_exit "$PEER_PID" 5
+  assertEquals "${1:+$1: }fake peer exit status; its stderr: [$(cat "$PEER_ERR")]" \
+    0 "$exit_status"
+}
+
 # ---------------------------------------------------------------- time / poll
 
 # _us_from_secs SECONDS: sets REPLY to SECONDS ("5", "0.5", "10.25")

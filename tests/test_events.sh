@@ -81,30 +81,6 @@ ev_ev() {
 # The fake peer's reply to the last command it read.
 EV_RETURN='send {"return": {}, "id": $ID}\r\n'
 
-# ev_peer LINES...: start the fake peer on $PEER_SOCK with LINES as its
-# script, logging what it receives to $PEER_RECV; wait for its pidfile
-# (written once it listens).  Sets PEER_PID.
-ev_peer() {
-  local name=peer$(( ++EV_N ))
-  PEER_SOCK=$T/$name.sock
-  PEER_RECV=$T/$name.recv
-  PEER_ERR=$T/$name.err
-  printf '%s\n' "$@" >"$T/$name.script"
-  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$T/$name.pid" -T 20 \
-    "$T/$name.script" 2>"$PEER_ERR" &
-  PEER_PID=$!
-  track_pid "$PEER_PID"
-  wait_until 5 _ev_file_or_dead "$T/$name.pid" "$PEER_PID" && [[ -s $T/$name.pid ]]
-}
-_ev_file_or_dead() { [[ -s $1 ]] || ! pid_alive "$2"; }
-
-# ev_peer_done [WHAT]: the fake peer exits (5 s) with status 0.
-ev_peer_done() {
-  assert_that "${1:+$1: }fake peer must exit" wait_exit "$PEER_PID" 5
-  assertEquals "${1:+$1: }fake peer exit status; its stderr: [$(cat "$PEER_ERR")]" \
-    0 "$exit_status"
-}
-
 # ev_sent FILTER [WHAT]: jq -s FILTER over what the fake peer received
 # (all the client's messages, as an array) gives true.
 ev_sent() {
@@ -631,7 +607,7 @@ test_qsd_job_without_auto_dismiss() {
 # ================================================================ fake peer
 
 test_peer_event_split_across_reads() {
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     'send {"error": {"class": "GenericError", "desc": "JSON parse error"}}\r\n' \
     'send {"return": {}, "id": "not-ours"}\r\n' \
     "sendslow $(ev_ev 1 WANTED '{"id": "j9", "s": "a \\"quoted\\" {brace} [x]"}')" \
@@ -647,12 +623,12 @@ test_peer_event_split_across_reads() {
     "event split across reads"
   assertEquals "--events: the two slow events; [$(cat "$T/ev.log")]" 2 "$(wc -l <"$T/ev.log")"
   ev_file_line "$T/ev.log" 1 '.data.s == "a \"quoted\" {brace} [x]"' "--events"
-  ev_peer_done "event split across reads"
+  fakepeer_done "event split across reads"
   ev_sent 'map(.execute) == ["qmp_capabilities", "go"]' "event split across reads"
 }
 
 test_peer_event_flood_before_match() {
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "repeat 5000 $(ev_ev 1 WANTED '{"n": 0}')" \
     "repeat 5000 $(ev_ev 1 NOISE '{"n": 1}')" \
     "send $(ev_ev 2 WANTED '{"n": 1}')" \
@@ -669,34 +645,34 @@ test_peer_event_flood_before_match() {
   assertEquals "--events: the flood and the match" 10001 "$(wc -l <"$T/ev.log")"
   ev_file_line "$T/ev.log" 10001 '.timestamp.seconds == 2' "--events after a flood"
   assertTrue "the flood took $ms ms" "[ $ms -lt 10000 ]"
-  ev_peer_done "flood"
+  fakepeer_done "flood"
   ev_sent 'map(.execute) == ["qmp_capabilities", "go"]' "flood"
 }
 
 test_peer_close_before_event() {
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "send $(ev_ev 1 OTHER '{}')" close || { fail "fake peer did not start"; return 0; }
   run_q -t 10 -s "$PEER_SOCK" -c go --wait-event WANTED
   assert_rc 6 "close before the event"
   assertEquals "close before the event: the return line; $(ctx)" '{}' "$(cat "$T/out")"
   assert_err_line '^qmpctl: .*[Cc]losed' "close before the event"
-  ev_peer_done "close before the event"
+  fakepeer_done "close before the event"
   ev_sent 'map(.execute) == ["qmp_capabilities", "go"]' "close before the event"
 
   # A protocol error while waiting: status 7, the return line printed.
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     'send {"event": tr}\r\n' hang || { fail "fake peer did not start"; return 0; }
   run_q -t 10 -s "$PEER_SOCK" -c go --wait-event WANTED
   assert_rc 7 "malformed message while waiting"
   assertEquals "malformed message: the return line; $(ctx)" '{}' "$(cat "$T/out")"
   assert_err_line '' "malformed message while waiting"
-  ev_peer_done "malformed message while waiting"
+  fakepeer_done "malformed message while waiting"
 }
 
 test_peer_event_before_reply() {
   # Two awaited events before the reply, one after; --count 2 prints the
   # return line, then the first two in order.
-  ev_peer greet negotiate expect \
+  start_fakepeer greet negotiate expect \
     "send $(ev_ev 1 WANTED '{"n": 1}')" \
     "send $(ev_ev 2 WANTED '{"n": 2}')" \
     "$EV_RETURN" \
@@ -709,13 +685,13 @@ test_peer_event_before_reply() {
   assertEquals "line 1 is the return; $(ctx)" '{}' "$(sed -n 1p "$T/out")"
   ev_line 2 '.data.n == 1' "events before the reply"
   ev_line 3 '.data.n == 2' "events before the reply"
-  ev_peer_done "events before the reply"
+  fakepeer_done "events before the reply"
   ev_sent 'map(.execute) == ["qmp_capabilities", "go"] and (.[1] | has("arguments") | not)' \
     "events before the reply"
 
   # Awaited events only before the reply, nothing after it: the default
   # --count 1 prints the first of them and no more.
-  ev_peer greet negotiate expect "send $(ev_ev 1 WANTED '{"n": 1}')" \
+  start_fakepeer greet negotiate expect "send $(ev_ev 1 WANTED '{"n": 1}')" \
     "send $(ev_ev 2 WANTED '{"n": 2}')" "$EV_RETURN" hang \
     || { fail "fake peer did not start"; return 0; }
   run_q -t 5 -s "$PEER_SOCK" -c go --wait-event WANTED
@@ -723,21 +699,21 @@ test_peer_event_before_reply() {
   assert_no_stderr "events only before the reply"
   ev_nlines 2 "events only before the reply"
   ev_line 2 '.event == "WANTED" and .data.n == 1' "events only before the reply"
-  ev_peer_done "events only before the reply"
+  fakepeer_done "events only before the reply"
 
   # --count 3 with only two: the two are printed, then a timeout.
-  ev_peer greet negotiate expect "send $(ev_ev 1 WANTED '{"n": 1}')" "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "send $(ev_ev 1 WANTED '{"n": 1}')" "$EV_RETURN" \
     "send $(ev_ev 2 WANTED '{"n": 2}')" hang || { fail "fake peer did not start"; return 0; }
   run_q -t 0.5 -s "$PEER_SOCK" -c go --wait-event WANTED --count 3
   assert_rc 8 "--count 3, two events"
   ev_nlines 3 "--count 3, two events"
   ev_line 3 '.data.n == 2' "--count 3, two events"
   assert_err_line '^qmpctl: .*timed out' "--count 3, two events"
-  ev_peer_done "--count 3, two events"
+  fakepeer_done "--count 3, two events"
 }
 
 test_peer_nested_match() {
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "send $(ev_ev 1 E '{"a": "flat"}')" \
     "send $(ev_ev 2 E '{"a.b": "y", "a.c.d": 3}')" \
     "send $(ev_ev 3 E '{"a": {"b": "x", "c": {"d": 3}}}')" \
@@ -755,11 +731,11 @@ test_peer_nested_match() {
   ev_nlines 3 "nested --match"
   ev_line 2 '.timestamp.seconds == 7' "nested --match"
   ev_line 3 '.timestamp.seconds == 9' "nested --match"
-  ev_peer_done "nested --match"
+  fakepeer_done "nested --match"
 }
 
 test_peer_match_json_value() {
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "send $(ev_ev 1 E '{"offset": 50}')" \
     "send $(ev_ev 2 E '{"offset": "05"}')" \
     "send $(ev_ev 3 E '{"offset": 5.5}')" \
@@ -775,10 +751,10 @@ test_peer_match_json_value() {
   ev_nlines 3 "--match offset=5"
   ev_line 2 '.timestamp.seconds == 6 and .data.offset == 5' "--match offset=5: the number"
   ev_line 3 '.timestamp.seconds == 8 and .data.offset == "5"' "--match offset=5: the string"
-  ev_peer_done "--match offset=5"
+  fakepeer_done "--match offset=5"
 
   # Other JSON values: true, null, an object; a quoted VALUE is a string.
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "send $(ev_ev 1 E '{"ok": "yes", "o": {"k": [1, 2]}, "v": null, "s": "x"}')" \
     "send $(ev_ev 2 E '{"ok": true, "o": {"k": [1]}, "v": null, "s": "x"}')" \
     "send $(ev_ev 3 E '{"ok": true, "o": {"k": [1, 2]}, "v": 0, "s": "x"}')" \
@@ -790,34 +766,34 @@ test_peer_match_json_value() {
   assert_no_stderr "--match true, object, null, quoted string"
   ev_nlines 2 "--match true, object, null, quoted string"
   ev_line 2 '.timestamp.seconds == 4' "--match true, object, null, quoted string"
-  ev_peer_done "--match true, object, null, quoted string"
+  fakepeer_done "--match true, object, null, quoted string"
 }
 
 test_peer_watch_after_batch() {
   # Stdin's command runs first; WANTED, which came while it ran, counts.
-  ev_peer greet negotiate expect "send $(ev_ev 1 WANTED '{}')" \
+  start_fakepeer greet negotiate expect "send $(ev_ev 1 WANTED '{}')" \
     'send {"return": {}}\r\n' wait_close || { fail "fake peer did not start"; return 0; }
   run_q -t 5 -s "$PEER_SOCK" --wait-event WANTED <<<'{"execute":"stop"}'
   assert_rc 0 "a batch, then the wait"
   assert_no_stderr "a batch, then the wait"
   assertEquals "the return, then the event; $(ctx)" '{}|WANTED|' \
     "$(jq -r 'if .event then .event else tojson end' "$T/out" | tr '\n' '|')"
-  ev_peer_done "a batch, then the wait"
+  fakepeer_done "a batch, then the wait"
   ev_sent 'map(.execute) == ["qmp_capabilities", "stop"]' "the batch was sent"
 
   # -n: stdin is never read; nothing but the negotiation is sent.
-  ev_peer greet negotiate "send $(ev_ev 1 OTHER '{}')" "send $(ev_ev 2 WANTED '{}')" \
+  start_fakepeer greet negotiate "send $(ev_ev 1 OTHER '{}')" "send $(ev_ev 2 WANTED '{}')" \
     wait_close || { fail "fake peer did not start"; return 0; }
   run_q -t 5 -n -s "$PEER_SOCK" --wait-event WANTED <<<'{"execute":"stop"}'
   assert_ok "-n: watch only"
   assert_jq '.event == "WANTED" and .timestamp.seconds == 2' "-n: watch only"
-  ev_peer_done "-n: watch only"
+  fakepeer_done "-n: watch only"
   ev_sent 'map(.execute) == ["qmp_capabilities"]' "-n sends nothing from stdin"
 }
 
 test_peer_signals_while_watching() {
   # --count 1 and SIGINT: interrupted, 130.
-  ev_peer greet negotiate "send $(ev_ev 1 OTHER '{}')" hang \
+  start_fakepeer greet negotiate "send $(ev_ev 1 OTHER '{}')" hang \
     || { fail "fake peer did not start"; return 0; }
   "$QMPCTL" -t 15 -s "$PEER_SOCK" --wait-event WANTED --events "$T/w.log" \
     >"$T/w.out" 2>"$T/w.err" </dev/null &
@@ -832,10 +808,10 @@ test_peer_signals_while_watching() {
   assertEquals "SIGINT with --count 1: stdout" "" "$(cat "$T/w.out")"
   assertEquals "SIGINT with --count 1: one stderr line" 1 "$(wc -l <"$T/w.err")"
   assert_that "SIGINT with --count 1: stderr [$(cat "$T/w.err")]" grep -q '^qmpctl: ' "$T/w.err"
-  ev_peer_done "SIGINT"
+  fakepeer_done "SIGINT"
 
   # --count 0 and SIGTERM: the end of the watch, 0.
-  ev_peer greet negotiate "send $(ev_ev 1 WANTED '{}')" hang \
+  start_fakepeer greet negotiate "send $(ev_ev 1 WANTED '{}')" hang \
     || { fail "fake peer did not start"; return 0; }
   "$QMPCTL" -t 15 -s "$PEER_SOCK" --wait-event WANTED --count 0 \
     >"$T/w.out" 2>"$T/w.err" </dev/null &
@@ -849,7 +825,7 @@ test_peer_signals_while_watching() {
     0 "$exit_status"
   assertEquals "SIGTERM with --count 0: stderr" "" "$(cat "$T/w.err")"
   assertEquals "SIGTERM with --count 0: stdout lines" 1 "$(wc -l <"$T/w.out")"
-  ev_peer_done "SIGTERM"
+  fakepeer_done "SIGTERM"
 }
 
 test_peer_match_long_key_segment() {
@@ -857,13 +833,13 @@ test_peer_match_long_key_segment() {
   # --match key.  (Nothing in QMP limits member names.)
   local k
   k=$(printf 'k%.0s' {1..300})
-  ev_peer greet negotiate expect "$EV_RETURN" \
+  start_fakepeer greet negotiate expect "$EV_RETURN" \
     "send $(ev_ev 1 E "{\"$k\": {\"b\": 1}}")" hang || { fail "fake peer did not start"; return 0; }
   run_q -t 2 -s "$PEER_SOCK" -c go --wait-event E --match "$k.b=1"
   # One assertion: exit status 0 and two stdout lines (return, event).
   assertEquals "--match with a 300-byte key segment: status and stdout lines; $(ctx)" \
     "0 2" "$rc $(wc -l <"$T/out")"
-  ev_peer_done "--match with a 300-byte key segment"
+  fakepeer_done "--match with a 300-byte key segment"
 }
 
 test_events_file_untouched_on_usage_error() {

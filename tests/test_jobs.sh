@@ -442,24 +442,11 @@ test_migration_watcher_two_monitors() {
     _jq_true '.status == "completed"' "$T/w.out"
 }
 
-# jb_peer LINES...: a fake peer on $PEER_SOCK with LINES as its script.
-jb_peer() {
-  PEER_SOCK=$T/peer$(( ++JB_N )).sock
-  PEER_RECV=$PEER_SOCK.recv
-  printf '%s\n' "$@" >"$PEER_SOCK.script"
-  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$PEER_SOCK.pid" -T 20 \
-    "$PEER_SOCK.script" 2>"$PEER_SOCK.err" &
-  PEER_PID=$!
-  track_pid "$PEER_PID"
-  wait_until 5 _jb_file_or_dead "$PEER_SOCK.pid" "$PEER_PID" && [[ -s $PEER_SOCK.pid ]]
-}
-_jb_file_or_dead() { [[ -s $1 ]] || ! pid_alive "$2"; }
-
 test_migration_poll_pacing() {
   # Five "active" answers, then "completed": six query-migrate, with
   # pauses of 10, 20, 40, 80 and 160 ms between them (310 ms).
   local active='send {"return": {"status": "active"}}\r\n' t0 ms
-  jb_peer greet negotiate expect "$active" expect "$active" expect "$active" \
+  start_fakepeer greet negotiate expect "$active" expect "$active" expect "$active" \
     expect "$active" expect "$active" expect 'send {"return": {"status": "completed"}}\r\n' \
     wait_close || { fail "fake peer did not start"; return 0; }
   t0=${EPOCHREALTIME/./}
@@ -481,21 +468,21 @@ test_migration_poll_pacing() {
     "$active" expect "$active" expect "$active")
   local ev='send {"event": "MIGRATION", "data": {"status": "completed"}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n'
   local done='send {"return": {"status": "completed"}}\r\n' plain with
-  jb_peer greet negotiate expect "${a7[@]}" expect "$done" wait_close ||
+  start_fakepeer greet negotiate expect "${a7[@]}" expect "$done" wait_close ||
     { fail "fake peer did not start"; return 0; }
   t0=${EPOCHREALTIME/./}
   run_q -t 10 -s "$PEER_SOCK" -n --wait-migration
   plain=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
   assert_ok "eight polls"
   assert_that "the peer must end" wait_exit "$PEER_PID" 5
-  jb_peer greet negotiate expect "${a7[@]}" "$ev" expect "$done" wait_close ||
+  start_fakepeer greet negotiate expect "${a7[@]}" "$ev" expect "$done" wait_close ||
     { fail "fake peer did not start"; return 0; }
   t0=${EPOCHREALTIME/./}
   run_q -t 10 -s "$PEER_SOCK" -n --wait-migration
   with=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
   assert_ok "a MIGRATION event"
   assert_that "the peer must end" wait_exit "$PEER_PID" 5
-  assertEquals "exit status of the peer; $(cat "$PEER_SOCK.err")" 0 "$exit_status"
+  assertEquals "exit status of the peer; $(cat "$PEER_ERR")" 0 "$exit_status"
   assertEquals "eight query-migrate with the event too; [$(cat "$PEER_RECV")]" 9 \
     "$(jq -s 'length' "$PEER_RECV")"
   assertTrue "the event must cut the 500 ms pause: $with ms with it, $plain ms without" \
@@ -509,7 +496,7 @@ test_job_events_newer_than_query_jobs() {
   # must ask again, not take the stale entry.
   local sc='send {"event": "JOB_STATUS_CHANGE", "timestamp": {"seconds": 1, "microseconds": 0}, "data": {"status": "%s", "id": "j2"}}\r\n'
   # shellcheck disable=SC2059
-  jb_peer greet negotiate expect 'send {"return": {}}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' \
     expect "$(printf "$sc" aborting)" "$(printf "$sc" concluded)" \
     'send {"return": [{"id": "j2", "status": "running", "type": "backup"}]}\r\n' \
     expect 'send {"return": [{"id": "j2", "status": "concluded", "type": "backup", "error": "Input/output error"}]}\r\n' \
@@ -542,7 +529,7 @@ test_ready_fd_closed_after_the_line() {
   # The newline comes before the first command, and the descriptor is
   # closed at once: the reader sees the end while qmpctl still waits for
   # its reply.
-  jb_peer greet negotiate expect hang || { fail "fake peer did not start"; return 0; }
+  start_fakepeer greet negotiate expect hang || { fail "fake peer did not start"; return 0; }
   rm -f "$T/ready"; mkfifo "$T/ready"
   jb_watch w "$T/ready" -t 10 -s "$PEER_SOCK" -c query-status
   local got

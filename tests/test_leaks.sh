@@ -9,8 +9,6 @@
 
 . tests/lib.sh
 
-LK_N=0
-
 oneTimeSetUp() {
   require_built "$QMPCTL" make
   require_built "$FAKEPEER" "make tests/fakepeer"
@@ -28,23 +26,12 @@ oneTimeSetUp() {
 
 setUp() { [[ -z ${LK_SKIP:-} ]] || startSkipping; }
 
-# lk_peer LINES...: start the fake peer with LINES as its script.
-lk_peer() {
-  local name=peer$(( ++LK_N ))
-  LK_SOCK=$T/$name.sock
-  printf '%s\n' "$@" >"$T/$name.script"
-  "$FAKEPEER" -u "$LK_SOCK" -r "$T/$name.recv" -P "$T/$name.pid" -T 30 \
-    "$T/$name.script" 2>"$T/$name.err" &
-  track_pid $!
-  wait_until 5 test -s "$T/$name.pid"
-}
-
 # lk_run WHAT EXPECT_RC ARGS...: run qmpctl (under valgrind for the plain
 # build) with ARGS; it must exit with EXPECT_RC and report no leak.
 lk_run() {
   local what=$1 want=$2
   shift 2
-  timeout -k 2 60 "${LK_WRAP[@]}" "$QMPCTL" -t 30 -s "$LK_SOCK" "$@" \
+  timeout -k 2 60 "${LK_WRAP[@]}" "$QMPCTL" -t 30 -s "$PEER_SOCK" "$@" \
     >"$T/out" 2>"$T/err"
   rc=$?
   assertEquals "$what: exit status (99: valgrind found an error); $(ctx)" \
@@ -58,13 +45,13 @@ EV='{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "E", "data": {"d":
 
 test_no_leak_dropping_messages() {
   # Events before the reply, replies with ids never sent, then the answer.
-  lk_peer greet negotiate expect \
+  start_fakepeer greet negotiate expect \
     "send $EV$EV{\"return\": 1, \"id\": 5}\\r\\n{\"error\": {\"class\": \"X\", \"desc\": \"y\"}, \"id\": \"z\"}\\r\\n$EV{\"return\": {\"a\": [1]}}\\r\\n" \
     hang || { fail "fake peer did not start"; return 0; }
   lk_run "lockstep, dropped messages" 0 -c q
 
   # --oob: the same around our id; an error without an id is the answer.
-  lk_peer greet negotiate expect \
+  start_fakepeer greet negotiate expect \
     "send $EV{\"return\": 1, \"id\": 99}\\r\\n{\"return\": 2, \"id\": \$ID}\\r\\n" \
     expect "send $EV{\"return\": 3, \"id\": 98}\\r\\n{\"error\": {\"class\": \"X\", \"desc\": \"y\"}}\\r\\n" \
     hang || { fail "fake peer did not start"; return 0; }
@@ -72,7 +59,7 @@ test_no_leak_dropping_messages() {
     <<<'{"execute": "a"} {"execute": "b"}'
 
   # A batch command with its own id answered by an id-less return.
-  lk_peer greet negotiate expect "send $EV{\"return\": 1, \"id\": 2}\\r\\n{\"return\": 1}\\r\\n" \
+  start_fakepeer greet negotiate expect "send $EV{\"return\": 1, \"id\": 2}\\r\\n{\"return\": 1}\\r\\n" \
     hang || { fail "fake peer did not start"; return 0; }
   lk_run "id-less return for a command with an id" 7 \
     <<<'{"execute": "a", "id": 1}'
@@ -80,13 +67,13 @@ test_no_leak_dropping_messages() {
 
 test_no_leak_events_and_agent() {
   # Events that do not match, then one that does.
-  lk_peer greet negotiate expect 'send {"return": {}}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' \
     "send $EV${EV/\"x\"/\"w\"}${EV/\"E\"/\"F\"}" hang ||
     { fail "fake peer did not start"; return 0; }
   lk_run "--wait-event with --match" 0 -c go --wait-event E --match d=w
 
   # The agent: stale answers before the sync's, 0xFF between replies.
-  lk_peer expect \
+  start_fakepeer expect \
     'send {"return": 17}\n\xff{"return": 5}\n\xff{"return": $ARGSID}\n\xff' \
     expect 'send \xff{"return": {}}\n' hang ||
     { fail "fake peer did not start"; return 0; }

@@ -21,8 +21,6 @@
 
 . tests/lib.sh
 
-NU_N=0		# numbers the peers, so that no socket path is reused
-
 # Every form of number, as a server may print them, and qmpctl's rendering.
 NU_NUMS='[18446744073709551615, -9223372036854775809, 12345678901234567890123, 1e400, 4.9e-324, 1.0, -0.0, 0.1, 2E+10]'
 NU_COMPACT='[18446744073709551615,-9223372036854775809,12345678901234567890123,1e400,4.9e-324,1.0,-0.0,0.1,2E+10]'
@@ -30,29 +28,6 @@ NU_COMPACT='[18446744073709551615,-9223372036854775809,12345678901234567890123,1
 oneTimeSetUp() {
   require_built "$QMPCTL" make
   require_built "$FAKEPEER" "make tests/fakepeer"
-}
-
-# nu_peer LINES...: start the fake peer on $PEER_SOCK with LINES as its
-# script, logging what it receives to $PEER_RECV; wait for its pidfile.
-nu_peer() {
-  local name=peer$(( ++NU_N ))
-  PEER_SOCK=$T/$name.sock
-  PEER_RECV=$T/$name.recv
-  PEER_ERR=$T/$name.err
-  printf '%s\n' "$@" >"$T/$name.script"
-  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$T/$name.pid" -T 20 \
-    "$T/$name.script" 2>"$PEER_ERR" &
-  PEER_PID=$!
-  track_pid "$PEER_PID"
-  wait_until 5 _nu_file_or_dead "$T/$name.pid" "$PEER_PID" && [[ -s $T/$name.pid ]]
-}
-_nu_file_or_dead() { [[ -s $1 ]] || ! pid_alive "$2"; }
-
-# nu_peer_done [WHAT]: the fake peer exits (5 s) with status 0.
-nu_peer_done() {
-  assert_that "${1:+$1: }fake peer must exit" wait_exit "$PEER_PID" 5
-  assertEquals "${1:+$1: }fake peer exit status; its stderr: [$(cat "$PEER_ERR")]" \
-    0 "$exit_status"
 }
 
 # nu_exact FILE TEXT [WHAT]: FILE holds exactly the bytes of TEXT.
@@ -68,7 +43,7 @@ nu_exact() {
 nu_reply() {
   local reply=$1
   shift
-  nu_peer greet negotiate expect "send $reply" wait_close ||
+  start_fakepeer greet negotiate expect "send $reply" wait_close ||
     { fail "fake peer did not start"; return 1; }
   run_q -s "$PEER_SOCK" "$@"
 }
@@ -88,7 +63,7 @@ test_reply_numbers_exact() {
   assert_no_stderr "every number form"
   nu_exact "$T/out" '{"n":'"$NU_COMPACT"',"u":18446744073709551615}
 ' "compact"
-  nu_peer_done "compact"
+  fakepeer_done "compact"
 
   nu_reply "$reply" -c x --pretty || return 0
   assert_rc 0 "--pretty"
@@ -107,31 +82,31 @@ test_reply_numbers_exact() {
   "u": 18446744073709551615
 }
 ' "--pretty"
-  nu_peer_done "--pretty"
+  fakepeer_done "--pretty"
 
   nu_reply "$reply" -c x --full || return 0
   assert_rc 0 "--full"
   nu_exact "$T/out" '{"return":{"n":'"$NU_COMPACT"',"u":18446744073709551615},"id":null}
 ' "--full"
-  nu_peer_done "--full"
+  fakepeer_done "--full"
 
   # --raw prints a number as it came (it only unquotes strings).
   nu_reply '{"return": 12345678901234567890123, "id": $ID}\r\n' -c x --raw || return 0
   assert_rc 0 "--raw"
   nu_exact "$T/out" '12345678901234567890123
 ' "--raw, a number"
-  nu_peer_done "--raw"
+  fakepeer_done "--raw"
 
   # An error reply with numbers in it.
   nu_reply '{"error": {"class": "GenericError", "desc": "no", "n": 1E400}, "id": $ID}\r\n' -c x || return 0
   assert_rc 1 "an error reply"
   nu_exact "$T/out" '{"class":"GenericError","desc":"no","n":1E400}
 ' "an error reply"
-  nu_peer_done "an error reply"
+  fakepeer_done "an error reply"
 }
 
 test_event_numbers_exact() {
-  nu_peer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
     "$(nu_event WANTED "{\"n\": $NU_NUMS}")" wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -s "$PEER_SOCK" -c x --wait-event WANTED --events "$T/ev.log"
@@ -143,9 +118,9 @@ $line
 " "--wait-event"
   nu_exact "$T/ev.log" "$line
 " "--events"
-  nu_peer_done "event numbers"
+  fakepeer_done "event numbers"
 
-  nu_peer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
     "$(nu_event WANTED '{"n": 1E+2}')" wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -s "$PEER_SOCK" -c x --wait-event WANTED --pretty
@@ -162,11 +137,11 @@ $line
   }
 }
 ' "event --pretty"
-  nu_peer_done "event --pretty"
+  fakepeer_done "event --pretty"
 }
 
 test_greeting_numbers_exact() {
-  nu_peer 'send {"QMP": {"version": {"qemu": {"micro": 18446744073709551615, "minor": 0.1, "major": 7.0}, "package": ""}, "capabilities": []}}\r\n' \
+  start_fakepeer 'send {"QMP": {"version": {"qemu": {"micro": 18446744073709551615, "minor": 0.1, "major": 7.0}, "package": ""}, "capabilities": []}}\r\n' \
     negotiate expect 'send {"return": -0.0, "id": $ID}\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -s "$PEER_SOCK" --greeting -c x
@@ -175,7 +150,7 @@ test_greeting_numbers_exact() {
   nu_exact "$T/out" '{"QMP":{"version":{"qemu":{"micro":18446744073709551615,"minor":0.1,"major":7.0},"package":""},"capabilities":[]}}
 -0.0
 ' "--greeting"
-  nu_peer_done "greeting numbers"
+  fakepeer_done "greeting numbers"
 }
 
 # ================================================================ from the user
@@ -185,27 +160,27 @@ test_user_numbers_sent_as_written() {
     -a '{"a": 18446744073709551615, "b": 0.1}' c:=1e400 'd:={"e": [-0.0, 2E+10]}' ||
     return 0
   assert_rc 0 "-a and KEY:=JSON"
-  nu_peer_done "-a and KEY:=JSON"
+  fakepeer_done "-a and KEY:=JSON"
   nu_exact "$PEER_RECV" '{"execute":"qmp_capabilities"}{"execute":"x","arguments":{"a":18446744073709551615,"b":0.1,"c":1e400,"d":{"e":[-0.0,2E+10]}}}' \
     "-a and KEY:=JSON"
 
   printf '{"n": -9223372036854775809, "f": 4.9e-324}' >"$T/args.json"
   nu_reply '{"return": {}, "id": $ID}\r\n' -c x -a @"$T/args.json" || return 0
   assert_rc 0 "-a @FILE"
-  nu_peer_done "-a @FILE"
+  fakepeer_done "-a @FILE"
   nu_exact "$PEER_RECV" '{"execute":"qmp_capabilities"}{"execute":"x","arguments":{"n":-9223372036854775809,"f":4.9e-324}}' \
     "-a @FILE"
 
-  nu_peer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' wait_close ||
+  start_fakepeer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -s "$PEER_SOCK" -c x -a @- <<<'{"n": 12345678901234567890123}'
   assert_rc 0 "-a @-"
-  nu_peer_done "-a @-"
+  fakepeer_done "-a @-"
   nu_exact "$PEER_RECV" '{"execute":"qmp_capabilities"}{"execute":"x","arguments":{"n":12345678901234567890123}}' \
     "-a @-"
 
   # A batch: the id the user gave is kept too, as written.
-  nu_peer greet negotiate expect 'send {"return": 1, "id": $ID}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": 1, "id": $ID}\r\n' \
     expect 'send {"return": 2, "id": $ID}\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -s "$PEER_SOCK" <<<'{"execute": "x", "arguments": {"n": 1.0, "m": 1E-7}}
@@ -214,14 +189,14 @@ test_user_numbers_sent_as_written() {
   nu_exact "$T/out" '1
 2
 ' "batch"
-  nu_peer_done "batch"
+  fakepeer_done "batch"
   nu_exact "$PEER_RECV" '{"execute":"qmp_capabilities"}{"execute":"x","arguments":{"n":1.0,"m":1E-7}}{"execute":"y","id":18446744073709551615}' \
     "batch"
 }
 
 # QEMU echoes an id by value, re-serialised: 1.0 comes back as 1.
 test_batch_ids_by_value() {
-  nu_peer greet negotiate \
+  start_fakepeer greet negotiate \
     expect 'send {"return": "a", "id": 1}\r\n' \
     expect 'send {"return": "b", "id": 100}\r\n' \
     expect 'send {"return": "c", "id": 0}\r\n' \
@@ -243,7 +218,7 @@ test_batch_ids_by_value() {
 "d"
 "e"
 ' "ids by value"
-  nu_peer_done "ids by value"
+  fakepeer_done "ids by value"
 }
 
 # ================================================================ --match
@@ -251,12 +226,12 @@ test_batch_ids_by_value() {
 # nu_match DATA1 DATA2 MATCH: two WANTED events with DATA1 and DATA2, then
 # qmpctl --wait-event WANTED --match MATCH; stdout goes to $T/out.
 nu_match() {
-  nu_peer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' \
     "$(nu_event WANTED "$1")" "$(nu_event WANTED "$2")" wait_close ||
     { fail "fake peer did not start"; return 1; }
   run_q -s "$PEER_SOCK" -c x --wait-event WANTED --match "$3"
   assert_rc 0 "--match $3"
-  nu_peer_done "--match $3"
+  fakepeer_done "--match $3"
 }
 
 # nu_matched K MATCH: the event printed is the one whose data.k is K.

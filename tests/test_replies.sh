@@ -8,28 +8,10 @@
 
 . tests/lib.sh
 
-RP_N=0
-
 oneTimeSetUp() {
   require_built "$QMPCTL" make
   require_built "$FAKEPEER" "make tests/fakepeer"
 }
-
-# rp_peer LINES...: start the fake peer on $RP_SOCK with LINES as its
-# script; what it receives goes to $RP_RECV.  Waits for its pidfile.
-rp_peer() {
-  local name=peer$(( ++RP_N ))
-  RP_SOCK=$T/$name.sock
-  RP_RECV=$T/$name.recv
-  RP_ERR=$T/$name.err
-  printf '%s\n' "$@" >"$T/$name.script"
-  "$FAKEPEER" -u "$RP_SOCK" -r "$RP_RECV" -P "$T/$name.pid" -T 20 \
-    "$T/$name.script" 2>"$RP_ERR" &
-  RP_PID=$!
-  track_pid "$RP_PID"
-  wait_until 5 _rp_up "$T/$name.pid" "$RP_PID" && [[ -s $T/$name.pid ]]
-}
-_rp_up() { [[ -s $1 ]] || ! pid_alive "$2"; }
 
 # rp_ev SECONDS NAME DATA: an event's text for a peer script line.
 rp_ev() {
@@ -41,9 +23,9 @@ rp_ev() {
 rp_run_reply() {
   local text=$1
   shift
-  rp_peer greet negotiate expect "send $text" hang ||
+  start_fakepeer greet negotiate expect "send $text" hang ||
     { fail "fake peer did not start"; return 1; }
-  run_q -t 5 -s "$RP_SOCK" "$@"
+  run_q -t 5 -s "$PEER_SOCK" "$@"
 }
 
 # ------------------------------------------------- long strings, short ones
@@ -85,10 +67,10 @@ test_long_strings_decode_as_short_ones() {
     done
 
     # An event, printed by --wait-event; and -r, the bare string.
-    rp_peer greet negotiate expect 'send {"return": {}}\r\n' \
+    start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' \
       "send $(rp_ev 1 E '{"s": "'"$body"'"}')$(rp_ev 2 E '{"s": "'"$RP_PAD$body"'"}')" \
       hang || { fail "fake peer did not start"; return 0; }
-    run_q -t 5 -s "$RP_SOCK" -c go --wait-event E --count 2
+    run_q -t 5 -s "$PEER_SOCK" -c go --wait-event E --count 2
     assert_rc 0 "events [$body]"
     assertEquals "event: the long string as the short one [$body]" \
       "$(sed -n '2s/"seconds":1/"seconds":2/p' "$T/out")" \
@@ -111,10 +93,10 @@ test_long_strings_bad_utf8_refused() {
     rp_run_reply '{"return": "'"$RP_PAD$bad"'"}\r\n' -c q
     assert_rc 7 "long, at the end [$bad]"
     assertEquals "long [$bad]: nothing on stdout" "" "$(cat "$T/out")"
-    rp_peer greet negotiate expect 'send {"return": {}}\r\n' \
+    start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' \
       "send $(rp_ev 1 E '{"s": "'"$bad$RP_PAD"'"}')" hang ||
       { fail "fake peer did not start"; return 0; }
-    run_q -t 5 -s "$RP_SOCK" -c go --wait-event E
+    run_q -t 5 -s "$PEER_SOCK" -c go --wait-event E
     assert_rc 7 "long, in an event [$bad]"
   done
 }
@@ -126,7 +108,7 @@ test_which_message_is_the_reply() {
   rp_run_reply '{"return": {"a": 1}}\r\n' -c q
   assert_rc 0 "lockstep"
   assertEquals "lockstep: nothing sent holds an id" "false" \
-    "$(jq -s 'any(.[]; has("id"))' "$RP_RECV")"
+    "$(jq -s 'any(.[]; has("id"))' "$PEER_RECV")"
 
   # Lockstep: a reply with an id we did not send is dropped, whatever it
   # holds; an error without an id is the answer.
@@ -142,7 +124,7 @@ test_which_message_is_the_reply() {
   assert_rc 0 "--oob, other ids first"
   assertEquals "--oob: the reply with our id" 7 "$(cat "$T/out")"
   assertEquals "--oob: the command carries an id" true \
-    "$(jq -s '.[-1] | has("id") and has("exec-oob")' "$RP_RECV")"
+    "$(jq -s '.[-1] | has("id") and has("exec-oob")' "$PEER_RECV")"
   rp_run_reply '{"return": 5, "id": 99}\r\n{"error": {"class": "GenericError", "desc": "bad"}}\r\n' --oob -c q
   assert_rc 1 "--oob, error without an id"
   assertEquals "--oob, error without an id: stdout" \
@@ -152,10 +134,10 @@ test_which_message_is_the_reply() {
   assertEquals "--oob, return without an id: nothing on stdout" "" "$(cat "$T/out")"
 
   # A batch command with its own id (a number: 3.0 is the same id).
-  rp_peer greet negotiate expect 'send {"return": 1, "id": 4}\r\n{"return": 2, "id": 3.0}\r\n' \
+  start_fakepeer greet negotiate expect 'send {"return": 1, "id": 4}\r\n{"return": 2, "id": 3.0}\r\n' \
     expect 'send {"return": 9}\r\n' hang ||
     { fail "fake peer did not start"; return 0; }
-  run_q -t 5 -s "$RP_SOCK" <<<'{"execute": "a", "id": 3} {"execute": "b", "id": 4}'
+  run_q -t 5 -s "$PEER_SOCK" <<<'{"execute": "a", "id": 3} {"execute": "b", "id": 4}'
   assert_rc 7 "batch with ids"
   assertEquals "batch with ids: the first answered, the second's idless return refused" \
     2 "$(cat "$T/out")"
@@ -166,10 +148,10 @@ test_which_message_is_the_reply() {
 test_match_is_exact() {
   local v
   for v in drive0-backup xdrive0 driv Drive0 'drive0 ' drive00; do
-    rp_peer greet negotiate expect 'send {"return": {}}\r\n' \
+    start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' \
       "send $(rp_ev 1 JOB_READY '{"device": "'"$v"'"}')$(rp_ev 2 JOB_READY '{"device": "drive0"}')" \
       hang || { fail "fake peer did not start"; return 0; }
-    run_q -t 5 -s "$RP_SOCK" -c go --wait-event JOB --wait-event JOB_READY \
+    run_q -t 5 -s "$PEER_SOCK" -c go --wait-event JOB --wait-event JOB_READY \
       --match device=drive0 --fail-event JOB_READY --match device=drive
     assert_rc 0 "--match device=drive0 with [$v] first"
     assertEquals "--match device=drive0 with [$v] first: the drive0 event" \
@@ -182,23 +164,23 @@ test_match_is_exact() {
 test_execute_with_exec_oob_refused() {
   local cmd
   for cmd in '{"execute": "a", "exec-oob": "a"}' '{"exec-oob": "b", "execute": "b", "id": 1}'; do
-    rp_peer greet negotiate expect 'send {"return": {}}\r\n' hang ||
+    start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' hang ||
       { fail "fake peer did not start"; return 0; }
-    run_q -t 5 -s "$RP_SOCK" --oob <<<"$cmd"
+    run_q -t 5 -s "$PEER_SOCK" --oob <<<"$cmd"
     assert_rc 2 "[$cmd]"
     assert_that "[$cmd]: the refusal on stderr; $(ctx)" \
       grep -q 'needs exactly one "execute"' "$T/err"
-    assertEquals "[$cmd]: nothing sent" "" "$(cat "$RP_RECV" 2>/dev/null)"
+    assertEquals "[$cmd]: nothing sent" "" "$(cat "$PEER_RECV" 2>/dev/null)"
   done
 
   # The second command of a batch: the first ran, the second is not sent.
-  rp_peer greet negotiate expect 'send {"return": {}}\r\n' hang ||
+  start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' hang ||
     { fail "fake peer did not start"; return 0; }
-  run_q -t 5 -s "$RP_SOCK" <<<'{"execute": "ok"} {"exec-oob": "c", "arguments": {}, "execute": "c"}'
+  run_q -t 5 -s "$PEER_SOCK" <<<'{"execute": "ok"} {"exec-oob": "c", "arguments": {}, "execute": "c"}'
   assert_rc 2 "the second command with both"
   assertEquals "the second command with both: the first's result" '{}' "$(cat "$T/out")"
   assertEquals "the second command with both: only the first sent" \
-    '{"execute":"qmp_capabilities"}{"execute":"ok"}' "$(cat "$RP_RECV")"
+    '{"execute":"qmp_capabilities"}{"execute":"ok"}' "$(cat "$PEER_RECV")"
 }
 
 # ------------------------------------------------- the agent's 0xFF
@@ -208,12 +190,12 @@ test_agent_ff_between_replies() {
   for how in send sendslow; do
     # Before the sync's answer: an earlier client's reply, a stale sync
     # answer, and half a message up to the next 0xFF, all dropped.
-    rp_peer expect "send {\"return\": 5}\\n\\xff{\"return\": 3}\\n{\"half\": \"x}\\xff{\"return\": \$ARGSID}\\n\\xff\\xff" \
+    start_fakepeer expect "send {\"return\": 5}\\n\\xff{\"return\": 3}\\n{\"half\": \"x}\\xff{\"return\": \$ARGSID}\\n\\xff\\xff" \
       expect "$how {\"return\": 1}\\xff\\n\\xff" \
       expect "$how \\xff\\xff\\xff{\"return\": 2}" \
       expect "$how \\xff{\"return\": 3}\\xff" hang ||
       { fail "fake peer did not start"; return 0; }
-    run_q -t 5 --qga -s "$RP_SOCK" <<<'{"execute": "a"} {"execute": "b"} {"execute": "c"}'
+    run_q -t 5 --qga -s "$PEER_SOCK" <<<'{"execute": "a"} {"execute": "b"} {"execute": "c"}'
     assert_rc 0 "0xFF around agent replies ($how)"
     assertEquals "0xFF around agent replies ($how): stdout" "1 2 3" \
       "$(tr '\n' ' ' <"$T/out" | sed 's/ $//')"

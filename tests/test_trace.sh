@@ -21,22 +21,6 @@ oneTimeSetUp() {
   done
 }
 
-TR_N=0
-# tr_peer LINE...: start the fake peer with the script LINEs on
-# $T/peerN.sock.  Sets PEER_SOCK, PEER_PID, PEER_RECV.
-tr_peer() {
-  local name=peer$(( ++TR_N ))
-  PEER_SOCK=$T/$name.sock
-  PEER_RECV=$T/$name.recv
-  printf '%s\n' "$@" >"$T/$name.script"
-  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$T/$name.pid" -T 20 \
-    "$T/$name.script" 2>"$T/$name.err" &
-  PEER_PID=$!
-  track_pid "$PEER_PID"
-  wait_until 5 _tr_up "$T/$name.pid" "$PEER_PID" && [[ -s $T/$name.pid ]]
-}
-_tr_up() { [[ -s $1 ]] || ! pid_alive "$2"; }
-
 # tr_seq FILE: the trace as "dir:what" words, what being the command, the
 # event, return, error, greeting or raw:TEXT, joined by spaces.
 tr_seq() {
@@ -93,7 +77,7 @@ test_trace_one_shot_and_batch() {
 
 test_trace_garbage_and_agent() {
   # Garbage instead of a reply: traced raw, then the protocol error.
-  tr_peer greet negotiate expect 'send @@junk\r\n' wait_close ||
+  start_fakepeer greet negotiate expect 'send @@junk\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -t 5 -s "$PEER_SOCK" --trace "$T/g" -c query-status
   assert_fails 7 "malformed message" "garbage"
@@ -102,7 +86,7 @@ test_trace_garbage_and_agent() {
     "$(tr_seq "$T/g")"
 
   # The agent: 0xFF both ways, raw; stale bytes before the sentinel too.
-  tr_peer expect 'send {"return": 1}\n\xff{"return": $ARGSID}\n' expect \
+  start_fakepeer expect 'send {"return": 1}\n\xff{"return": $ARGSID}\n' expect \
     'send {"return": {}, "id": $ID}\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   run_q -t 5 --qga -s "$PEER_SOCK" --trace "$T/a" -c guest-ping
@@ -157,7 +141,7 @@ sys.exit(r.returncode)
   assertEquals "quit's return; $(ctx)" '{}' "$(cat "$T/out")"
 
   # The fake peer, through a socket connected by someone else; fds pass.
-  tr_peer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' wait_close ||
+  start_fakepeer greet negotiate expect 'send {"return": {}, "id": $ID}\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
   fd_run "$PEER_SOCK" -t 5 -c getfd fdname=p --pass-fd 1
   assert_ok "-s fd:5 to the fake peer with --pass-fd"
@@ -247,7 +231,7 @@ test_listen_socket_owner_only() {
 # signal must still end it at once, with 128+N.
 test_signal_while_trace_blocked() {
   local w fd
-  tr_peer greet negotiate expect 'big 300000' wait_close ||
+  start_fakepeer greet negotiate expect 'big 300000' wait_close ||
     { fail "fake peer did not start"; return 0; }
   mkfifo "$T/tr.fifo"
   exec {fd}<>"$T/tr.fifo"       # held open, never read
