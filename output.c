@@ -463,3 +463,38 @@ setup_stdout(int cancel_fd)
 	if ((fp = open_sigstream(&out)) != NULL)
 		stdout = fp;	/* else plain stdout works, but for this case */
 }
+
+/*
+ * Opens *fp for the file name names (--events, --trace): none for NULL,
+ * stderr for "-", else the file (a FIFO waits for its reader within the
+ * deadline) as a signal stream.  Returns QX_OK, or after a message
+ * QX_TIMEOUT, 128+N on a signal, or QX_LOCAL.
+ */
+int
+open_stream(const struct run *r, const char *name, FILE **fp)
+{
+	int fd;
+
+	*fp = NULL;
+	if (name == NULL)
+		return QX_OK;
+	if (strcmp(name, "-") == 0) {
+		*fp = stderr;
+		return QX_OK;
+	}
+	fd = open_output(r, name);
+	if (fd >= 0 && (*fp = signal_stream(fd, r->cancel_fd)) != NULL)
+		return QX_OK;
+	if (fd >= 0)
+		close(fd);
+	if (qmpctl_signal) {
+		say("%s: interrupted waiting for a reader", name);
+		return 128 + qmpctl_signal;
+	}
+	if (errno == ETIMEDOUT) {
+		say("%s: timed out waiting for a reader", name);
+		return QX_TIMEOUT;
+	}
+	say("%s: %s", name, strerror(errno));
+	return QX_LOCAL;
+}

@@ -717,36 +717,6 @@ first_command(struct run *r, json_t **cmd)
 	return QX_OK;
 }
 
-/* Opens the --events log.  Returns QX_OK or the failure's status. */
-static int
-open_log(struct run *r)
-{
-	const char *name = r->o->events_log;
-	int fd;
-
-	if (name == NULL)
-		return QX_OK;
-	if (strcmp(name, "-") == 0) {
-		r->log = stderr;
-		return QX_OK;
-	}
-	fd = open_output(r, name);
-	if (fd >= 0 && (r->log = signal_stream(fd, r->cancel_fd)) != NULL)
-		return QX_OK;
-	if (fd >= 0)
-		close(fd);
-	if (qmpctl_signal) {
-		say("%s: interrupted waiting for a reader", name);
-		return 128 + qmpctl_signal;
-	}
-	if (errno == ETIMEDOUT) {
-		say("%s: timed out waiting for a reader", name);
-		return QX_TIMEOUT;
-	}
-	say("%s: %s", name, strerror(errno));
-	return QX_LOCAL;
-}
-
 /* Connects and greets (or synchronises with the agent). */
 static int
 connect_and_greet(struct run *r, const struct qmp_addr *addr)
@@ -952,7 +922,7 @@ main(int argc, char **argv)
 	qmp_framer_init(&r.in, o.max_size);
 	rc = first_command(&r, &cmd);
 	if (rc == QX_OK)
-		rc = open_log(&r);
+		rc = open_stream(&r, o.events_log, &r.log);
 	if (rc == QX_OK)
 		rc = open_trace(&r);
 	if (rc == QX_OK)

@@ -158,6 +158,7 @@ int finish_stdout(struct run *, int rc);
 int open_output(const struct run *, const char *path);
 void setup_stdout(int cancel_fd);
 FILE *signal_stream(int fd, int cancel_fd);
+int open_stream(const struct run *, const char *name, FILE **fp);
 
 /* input.c */
 int read_input(const struct run *, int fd, const char *name, char **buf,

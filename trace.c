@@ -76,26 +76,16 @@ on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
 }
 
 /*
- * Opens the trace that --trace or $QMPCTL_TRACE names (- for stderr).
- * Returns QX_OK, or the status after a message.
+ * Opens the trace that --trace or $QMPCTL_TRACE names (- for stderr; an
+ * empty $QMPCTL_TRACE is none).  Returns QX_OK, or the status after a
+ * message.
  */
 int
 open_trace(struct run *r)
 {
-	const char *name = r->o->trace;
-	int fd;
-
-	if (name == NULL || *name == '\0')
+	if (r->o->trace != NULL && *r->o->trace == '\0')
 		return QX_OK;
-	if (strcmp(name, "-") == 0) {
-		r->trace = stderr;
-		return QX_OK;
-	}
-	fd = open_output(r, name);
-	if (fd >= 0 && (r->trace = signal_stream(fd, r->cancel_fd)) != NULL)
-		return QX_OK;
-	say("%s: %s", name, strerror(errno));
-	return QX_LOCAL;
+	return open_stream(r, r->o->trace, &r->trace);
 }
 
 /* Closes the trace.  Returns 0, or -1 after saying why it failed. */
