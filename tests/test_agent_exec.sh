@@ -114,23 +114,18 @@ _is_agent_sleep() {
   [[ -n $1 && $(cat "/proc/$1/comm" 2>/dev/null) == sleep ]] && _xa_uids_are "$1" 65534
 }
 
-# peer SCRIPT-LINES...: the fake peer on $T/fp.sock running these lines;
-# what it receives goes to $T/recv.  Sets PEER_PID.
+# peer SCRIPT-LINES...: the fake peer (start_fakepeer) running these lines,
+# or a failure.
 peer() {
-  rm -f "$T/fp.sock" "$T/fp.pid" "$T/recv"
-  printf '%s\n' "$@" >"$T/fp.script"
-  "$FAKEPEER" -u "$T/fp.sock" -r "$T/recv" -P "$T/fp.pid" -T 20 "$T/fp.script" \
-    2>"$T/fp.err" </dev/null &
-  PEER_PID=$!
-  track_pid "$PEER_PID"
-  wait_for "$T/fp.pid" 5 || { fail "fake peer did not start: $(cat "$T/fp.err")"; return 1; }
+  start_fakepeer "$@" </dev/null ||
+    { fail "fake peer did not start: $(cat "$PEER_ERR")"; return 1; }
 }
 
 # sent_jq FILTER: FILTER is true on what the peer received (jq -s, 0xFF
 # bytes dropped), once the peer has ended.
 sent_jq() {
   wait_until 5 _pid_gone "$PEER_PID"
-  [[ $(tr -d '\377' <"$T/recv" | jq -s "$1" 2>/dev/null) == true ]]
+  [[ $(tr -d '\377' <"$PEER_RECV" | jq -s "$1" 2>/dev/null) == true ]]
 }
 
 # ---------------------------------------------------------------- base64
@@ -160,10 +155,10 @@ test_wait_for_late_agent() {
   # guest that is still booting would, and answers the third.
   peer expect expect expect 'send \xff{"return": $ARGSID}\n' \
     expect 'send {"return": {}}\n' wait_close || return 0
-  run_q --qga --wait 5 -t 10 -s "$T/fp.sock" -c guest-ping
+  run_q --qga --wait 5 -t 10 -s "$PEER_SOCK" -c guest-ping
   assert_ok "--qga --wait 5, agent answering late"
   assert_out_is '{}' "--qga --wait 5"
-  assert_that "three syncs with fresh ids, then guest-ping; got [$(tr -d '\377' <"$T/recv")]" \
+  assert_that "three syncs with fresh ids, then guest-ping; got [$(tr -d '\377' <"$PEER_RECV")]" \
     sent_jq 'map(.execute) == ["guest-sync-delimited", "guest-sync-delimited",
       "guest-sync-delimited", "guest-ping"]
       and (.[0:3] | map(.arguments.id) | unique | length) == 3'
@@ -173,16 +168,16 @@ test_wait_too_short() {
   local t0 ms
   peer hang || return 0
   t0=${EPOCHREALTIME/./}
-  run_q --qga --wait 0.3 -t 10 -s "$T/fp.sock" -c guest-ping
+  run_q --qga --wait 0.3 -t 10 -s "$PEER_SOCK" -c guest-ping
   ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
   # N ms: what was left of --wait once connected.
-  assert_fails 8 '^qmpctl: .*/fp\.sock: the agent did not answer guest-sync-delimited in [0-9]+ ms: is qemu-ga running in the guest\?$' \
+  assert_fails 8 '^qmpctl: .*/peer[0-9]+\.sock: the agent did not answer guest-sync-delimited in [0-9]+ ms: is qemu-ga running in the guest\?$' \
     "--wait 0.3, silent agent"
   assertTrue "--wait 0.3 must end soon after 0.3 s, took ${ms} ms" "[ $ms -ge 250 ] && [ $ms -lt 3000 ]"
 
   # Without --wait, the same agent is a plain timeout of -t.
   peer hang || return 0
-  run_q --qga -t 0.5 -s "$T/fp.sock" -c guest-ping
+  run_q --qga -t 0.5 -s "$PEER_SOCK" -c guest-ping
   assert_fails 8 'timed out waiting for guest-sync-delimited$' "-t 0.5, silent agent"
 }
 
@@ -194,11 +189,11 @@ test_wait_then_exec() {
     expect 'send {"return": {"exited": true, "exitcode": 5, "out-data": "b2sK"}}\n' \
     wait_close || return 0
   printf 'in\n' >"$T/in"
-  run_q --qga --wait 5 -t 10 -s "$T/fp.sock" --exec -- /bin/cat <"$T/in"
+  run_q --qga --wait 5 -t 10 -s "$PEER_SOCK" --exec -- /bin/cat <"$T/in"
   assert_rc 5 "--wait --exec"
   assert_out_is ok "--wait --exec"
   assert_no_stderr "--wait --exec"
-  assert_that "guest-exec with input-data; got [$(tr -d '\377' <"$T/recv")]" \
+  assert_that "guest-exec with input-data; got [$(tr -d '\377' <"$PEER_RECV")]" \
     sent_jq '.[2] == {"execute": "guest-exec", "arguments": {"path": "/bin/cat",
       "arg": [], "capture-output": true, "input-data": "aW4K"}}'
 }
@@ -442,10 +437,10 @@ test_get_timeout_mid_read() {
   # out of step, the close cannot be sent, and the handle is named.
   peer expect 'send \xff{"return": $ARGSID}\n' expect 'send {"return": 1234}\n' \
     hang || return 0
-  run_q --qga -t 1 -s "$T/fp.sock" --get /f
+  run_q --qga -t 1 -s "$PEER_SOCK" --get /f
   assert_rc 8 "--get, reply never comes"
   assertEquals "--get, reply never comes: stderr; $(ctx)" \
-    "$(printf 'qmpctl: %s: timed out before the reply\nqmpctl: guest file handle 1234 stays open in the agent' "$T/fp.sock")" \
+    "$(printf 'qmpctl: %s: timed out before the reply\nqmpctl: guest file handle 1234 stays open in the agent' "$PEER_SOCK")" \
     "$(cat "$T/err")"
 }
 
