@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # qmpctl: a QEMU Monitor Protocol client for shell scripts.
 #
 # Needs GNU make 4.0 or later: the "!=" shell assignments below are not in

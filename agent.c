@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * agent.c: what the guest agent does for a CI job besides single
  * commands: run a program in the guest and hand back its output and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base64.c: RFC 4648 base64, table driven.  The decoder is strict: the
  * agent never sends line breaks or other characters, so anything but the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.c: what the user gives qmpctl to send: the -a arguments (inline,
  * @FILE or @-), the KEY=VALUE and KEY:=JSON operands, and the command

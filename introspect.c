@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * introspect.c: --list-commands and --describe, from what the server
  * says of itself (query-commands, guest-info, query-qmp-schema).

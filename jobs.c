@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobs.c: --wait-job and --wait-migration, the waits that end on a state
  * rather than on one event.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * output.c: what qmpctl writes.  Results go to stdout as JSON; every
  * failure is one line on stderr; the exit status says which kind.

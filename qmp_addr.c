@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_addr.c: the server addresses of the QEMU Monitor Protocol library,
  * parsed from text (see qmp_parse_address in qmp_core.h).

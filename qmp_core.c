@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_core.c: the connection of the QEMU Monitor Protocol library: the
  * transport (connect, listen, send, read a framed message, deadlines and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_core.h: the QEMU Monitor Protocol, without a user interface.
  *

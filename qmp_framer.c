@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_framer.c: bytes in, complete top-level JSON objects out, in one
  * linear pass (see the framer in qmp_core.h).  Parsing the objects is

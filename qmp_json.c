@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_json.c: a strict JSON reader and a writer that keep numbers as
  * text (see qmp_json.h for the representation).

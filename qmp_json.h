@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmp_json.h: JSON in which every number keeps the characters it was
  * written with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmpctl: run QEMU Monitor Protocol commands from a shell.
  *

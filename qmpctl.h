@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qmpctl.h: what the parts of the command line share (not the protocol,
  * which is qmp_core.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.c: --trace FILE (or $QMPCTL_TRACE): every message in either
  * direction, one JSON object a line, written as it happens:

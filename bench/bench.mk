@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/bench.mk: builds and runs the benchmark; `make bench` calls it.
 # It includes the project's Makefile, so the extra builds of qmpctl below
 # use exactly the flags of the main build.

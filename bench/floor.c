@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * floor: the least a QMP client can do, as a yardstick for qmpctl.
  *

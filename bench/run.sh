@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh: measures qmpctl's speed against a floor client, socat and
 # jq, and writes the tables to bench/RESULTS.md (also printed).  Run it
 # through `make bench`, which builds what it needs; see bench/README.md.

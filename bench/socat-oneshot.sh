@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # socat-oneshot.sh SOCKET: run query-status the way a shell script without
 # qmpctl would: socat carries the bytes, bash reads the lines.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * timeit: run a program repeatedly and print how long each run took.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Bash completion for qmpctl.  Completes options; with -s ADDR (or
 # QMP_SOCKET) given, completes -c and --describe from the server itself.
 

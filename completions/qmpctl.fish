@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # fish completion for qmpctl.  Completes the options and their arguments and,
 # once the server address is known from -s or QMP_SOCKET, the command names
 # after -c and --describe, which it asks the server for with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # fuzz/capture.sh -- records what real servers send, for the seed corpus.
 # Run from the project root:  bash fuzz/capture.sh
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_address: qmp_parse_address on arbitrary text.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_client: the whole client side of a session, against a peer that
  * says whatever the fuzzer wants.

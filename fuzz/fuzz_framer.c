@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_framer: the framer (qmp_framer_*) on arbitrary bytes in arbitrary
  * chunkings, and the reader and writer of qmp_json.c on every message it

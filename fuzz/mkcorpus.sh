@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # fuzz/mkcorpus.sh -- rebuilds the seed corpus fuzz/corpus/TARGET/ from the
 # real transcripts in fuzz/transcripts/ (see fuzz/capture.sh) and a few
 # hand-written addresses.  Run from anywhere; it is idempotent.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/run.sh SECONDS TARGET...: runs each libFuzzer TARGET (a binary named
 # fuzz_NAME, built by "make fuzz") for SECONDS, one after the other, from
 # the seed corpus fuzz/corpus/NAME/.  New inputs go to a scratch directory,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # scripts/deb-build.sh [OUTDIR]: build the Debian package of qmpctl and put
 # the .deb files in OUTDIR (default build/deb); print the path of the
 # qmpctl .deb on stdout.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # scripts/deb-check.sh: build the Debian package (scripts/deb-build.sh, in a
 # scratch copy), check the files it holds and that it depends on libjansson,
 # install it with dpkg -i, run /usr/bin/qmpctl and see that bash, zsh and

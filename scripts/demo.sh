@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Starts a throwaway qemu-system-x86_64 (no kernel, no disk), runs qmpctl
 # against its monitor, and stops it again.  Every command is printed as it
 # can be pasted back into a shell (quoted), with the socket and -t shown.

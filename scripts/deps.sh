@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages that qmpctl needs, only when something is
 # missing.  "check": build and test; "demo": build and run the demo;
 # "deb": build the Debian package.

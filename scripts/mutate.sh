@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # scripts/mutate.sh -- mutation testing: do the tests notice a wrong edit?
 #
 #     make mutate                          every mutant in tests/mutants.txt

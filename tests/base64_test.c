@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base64_test: unit tests of base64.c, driven by tests/test_agent_exec.sh.
  *

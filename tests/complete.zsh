@@ -1,4 +1,5 @@
 #!/bin/zsh -f
+# SPDX-License-Identifier: MIT
 # tests/complete.zsh DIR OUT LINE: complete LINE in an interactive zsh with
 # compinit and fpath=(DIR ...), as if TAB were pressed at its end, and write
 # every match the completion functions offered to OUT, one a line, followed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fakepeer: a scripted fake QMP server for the qmpctl test suite.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/lib.sh -- shared helpers for the qmpctl test scripts (bash + shunit2).
 #
 # Source it at the top of a test script, run from the project root:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every tests/test_*.sh with shunit2, JOBS of them at a time, and
 # prints one line per file and build, in a fixed order whatever order they
 # finish in (each file's log follows its line when it failed), then one

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_agent.sh -- qmpctl --qga against a real guest agent (qemu-ga
 # 7.2) on a unix-listen socket, plus --qga against a QEMU monitor.
 # Run from the project root:  bash tests/test_agent.sh [-- testName...]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_agent_exec.sh -- the guest agent modes for CI: --wait for an
 # agent that answers late, --exec, --get and --put, against a real qemu-ga
 # 7.2 and the fake peer; and base64.c's unit tests.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_cli.sh -- the command line around the protocol: KEY=VALUE and
 # KEY:=JSON operands, --list-commands, --describe, a few event and option
 # rules the documentation states, and the bash completion.

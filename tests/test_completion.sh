@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_completion.sh -- the completions in completions/ for bash, zsh
 # and fish: each one parses in its shell, offers exactly the options that
 # "qmpctl --help" lists, and completes the command names after -c and

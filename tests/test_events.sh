@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_events.sh -- events (--wait-event, --match, --count, --events)
 # and batches of commands on stdin.
 # Run from the project root:  bash tests/test_events.sh [testName...]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Tests of the fake QMP peer itself (tests/fakepeer), driven with socat.
 # Run from the top directory: bash tests/test_fakepeer.sh
 # It builds nothing: $FAKEPEER (default tests/fakepeer) must exist.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_faults.sh -- the fault matrix: hostile peers and bad input.
 # Run from the project root:
 #

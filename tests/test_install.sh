@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_install.sh -- make install / make uninstall into a staging
 # directory (DESTDIR), with PREFIX, BINDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR
 # and FISHCOMPDIR.

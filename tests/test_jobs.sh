@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_jobs.sh -- --wait-job, --wait-migration and --ready-fd against
 # real servers: qemu-storage-daemon for block jobs, QEMU for migrations;
 # tests/fakepeer only for the migration poll's pacing.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_leaks.sh -- no leak on the paths that drop messages, with the
 # normal build too.  The sanitized build (QMPCTL=./qmpctl-asan) finds leaks
 # in every test; this file finds them without it: it runs the plain build

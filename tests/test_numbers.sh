@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_numbers.sh -- every JSON number goes through with the
 # characters it was written with (replies, events, the greeting, --events,
 # -a, KEY:=JSON, batches), and --match and ids compare numbers by exact

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_peers.sh -- qmpctl's ways of reaching a peer, against a real
 # QEMU 7.2 (qemu-system-x86_64 -machine none) and the scripted fake peer:
 # --listen (QEMU connects to us), --pass-fd, --hmp, --oob, --greeting,

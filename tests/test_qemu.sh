@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_qemu.sh -- qmpctl against a real QEMU (qemu-system-x86_64 7.2).
 # Run from the project root:  bash tests/test_qemu.sh [testName...]
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_qsd.sh -- qmpctl against qemu-storage-daemon 7.2 (QSD): the
 # same greeting and negotiation as QEMU, a smaller command set.
 # Run from the project root:  bash tests/test_qsd.sh [-- testName...]

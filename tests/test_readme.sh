@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_readme.sh -- the recipes of RECIPES.md and the examples of README.md, run as written.
 # Run from the project root:  bash tests/test_readme.sh [testName...]
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_replies.sh -- what qmpctl takes from a server, against the fake
 # peer: long strings decode as short ones, which message is the reply, exact
 # --match values, 0xFF between agent replies, stdin commands with both

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/test_trace.sh -- what scripts lean on when a step fails: --trace
 # (and $QMPCTL_TRACE), -s fd:N (an inherited, connected socket), and the
 # hints after an error.  Run from the project root:

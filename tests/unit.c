@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit.c: table-driven unit tests for the pure parts of qmp_core:
  * the address parser (qmp_parse_address) and the framer (qmp_framer_*,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * unit_json.c: table-driven checks of qmp_json.c, the reader, writer and
  * exact number comparison.  Prints "N passed, N failed"; exit status 1
