@@ -105,6 +105,35 @@ check: deps
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
+	@if [ -x $(QEMU10_DIR)/bin/qemu-system-x86_64 ]; then \
+	    $(MAKE) -s check-qemu10; fi
+
+# ---- QEMU 10.0 (release block) ----
+# The second QEMU the tests run against: 10.0 from bookworm-backports,
+# fetched and unpacked into QEMU10_DIR by scripts/qemu10.sh with a private
+# apt configuration (nothing is installed).  check-qemu10 runs the test
+# files that talk to a real qemu-system-x86_64, qemu-storage-daemon or
+# qemu-ga with QEMU10_DIR/bin first on PATH (normal build only: the
+# sanitized one adds nothing that depends on the server's version).  make
+# check runs it too when QEMU10_DIR is there.
+QEMU10_DIR   = build/qemu10
+QEMU10_TESTS = tests/test_qemu.sh tests/test_qsd.sh tests/test_agent.sh \
+	       tests/test_agent_exec.sh tests/test_jobs.sh \
+	       tests/test_events.sh tests/test_cli.sh tests/test_peers.sh \
+	       tests/test_numbers.sh tests/test_trace.sh tests/test_readme.sh \
+	       tests/test_completion.sh
+
+qemu10:
+	@sh scripts/qemu10.sh $(QEMU10_DIR)
+
+check-qemu10: qemu10
+	@$(MAKE) -s qmpctl tests/fakepeer tests/base64_test
+	@echo "QEMU $$(cat $(QEMU10_DIR)/version):"
+	@PATH="$$(cd $(QEMU10_DIR)/bin && pwd):$$PATH" TESTS="$(QEMU10_TESTS)" \
+	    BUILDS=./qmpctl sh tests/run.sh
+
+.PHONY: qemu10 check-qemu10
+# ---- end of the QEMU 10.0 block ----
 
 # Starts a throwaway QEMU and runs qmpctl against it.
 demo:

@@ -3,7 +3,7 @@
 # tests/test_install.sh -- make install / make uninstall into a staging
 # directory (DESTDIR), with PREFIX, BINDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR
 # and FISHCOMPDIR.
-# Run from the project root:  bash tests/test_install.sh [testName...]
+# Run from the project root:  bash tests/test_install.sh [-- testName...]
 #
 # The install target depends on qmpctl, so make may rebuild it first; the
 # installed binary is always the plain build, whatever QMPCTL says.
