@@ -5,7 +5,8 @@
 # GNU make 3.x, and the fuzz targets use a pattern rule.  BSD make (bmake)
 # also builds, checks, installs and cleans, but cannot build the fuzz targets.
 
-VERSION    = 0.1.0
+# The version, in one place: the file VERSION (see NEWS.md).
+VERSION   != cat VERSION
 PREFIX     = /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man
@@ -102,11 +103,35 @@ deps:
 # normal build and the sanitized one, in one pool of JOBS (default 3)
 # scripts at a time (tests/run.sh).
 check: deps
+	@sh scripts/check-spdx.sh
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
 	@if [ -x $(QEMU10_DIR)/bin/qemu-system-x86_64 ]; then \
 	    $(MAKE) -s check-qemu10; fi
+
+# ---- Release (release block) ----
+# make dist: qmpctl-$(VERSION).tar.gz, reproducible, with the files git
+# tracks (from a release tarball: those of its MANIFEST); scripts/dist.sh.
+# make distcheck: that tarball builds, tests, installs and uninstalls on
+# its own (scripts/distcheck.sh).  make rpm: the RPM of qmpctl.spec built
+# from the tarball into build/rpm, its files compared with make install's
+# (scripts/rpm-check.sh).  check-spdx: every source has its licence line.
+dist:
+	@sh scripts/dist.sh
+
+distcheck:
+	@sh scripts/distcheck.sh
+
+rpm-check:
+	@sh scripts/deps.sh rpm
+	@sh scripts/rpm-check.sh
+
+check-spdx:
+	@sh scripts/check-spdx.sh
+
+.PHONY: dist distcheck rpm-check check-spdx
+# ---- end of the release block ----
 
 # ---- QEMU 10.0 (release block) ----
 # The second QEMU the tests run against: 10.0 from bookworm-backports,
@@ -221,6 +246,6 @@ clean:
 	    tests/base64_test *.o
 	rm -f bench/qmpctl bench/fakepeer bench/floor bench/timeit \
 	    bench/qmpctl-static-jansson bench/qmpctl-static
-	rm -rf build
+	rm -rf build qmpctl-$(VERSION).tar.gz
 
 .PHONY: all deps check unit demo install uninstall lint clean

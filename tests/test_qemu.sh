@@ -486,8 +486,11 @@ test_help_and_version() {
   assert_no_stderr "-h"
   assertTrue "-h prints a usage text; $(ctx)" "grep -q 'usage' '$T/out'"
 
+  # Two lines: the version, then jansson's (test_release.sh checks them).
   run_q -t 10 -V
-  assert_ok "-V"
+  assert_rc 0 "-V"
+  assert_no_stderr "-V"
+  assertEquals "-V: two lines; $(ctx)" 2 "$(wc -l <"$T/out")"
 }
 
 # ---------------------------------------------------------------- 15
