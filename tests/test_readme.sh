@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/test_readme.sh -- the recipes of RECIPES.md and the examples of README.md, run as written.
+# tests/test_readme.sh -- the recipes of RECIPES.md, the README's First
+# steps pasted whole into a shell, and the man page's examples, run as written.
 # Run from the project root:  bash tests/test_readme.sh [-- testName...]
 #
 # Each recipe is the fenced block that follows a line
@@ -363,10 +364,44 @@ example_norm() {
     /^  singlestep: bool$/d'
 }
 
-test_readme_examples() {
-  start_qemu vm || { fail "could not start QEMU"; return 0; }
-  doc_examples README.md readme /tmp/vm.sock
-  run_examples README /tmp/vm.sock
+# readme_block MARKER: print the fenced block of README.md that follows
+# the line "<!-- MARKER -->", unchanged.
+readme_block() {
+  awk -v m="<!-- $1 -->" '
+    $0 == m { state = 1; next }
+    state == 1 && /^```/ { state = 2; next }
+    state == 2 && /^```[ \t]*$/ { exit }
+    state == 2 { print }' README.md
+}
+
+# The README's First steps, pasted whole into a shell: a directory with
+# "make" that builds nothing and "qmpctl" standing for $QMPCTL (so that
+# "make && export PATH=$PWD:$PATH" holds as written), and the socket in $T
+# instead of /tmp/vm.sock (files run side by side).  What it prints is the
+# README's output block, timestamps and QEMU 7.2's singlestep aside; the
+# QEMU it started is gone afterwards.
+test_readme_first_steps_paste() {
+  local dir=$T/paste q pids
+  mkdir -p "$dir"
+  q=$(realpath -- "$QMPCTL") || return 1
+  printf '#!/bin/sh\nexec %q "$@"\n' "$q" >"$dir/qmpctl"
+  chmod +x "$dir/qmpctl"
+  printf 'all:\n\t@:\n' >"$dir/Makefile"
+  readme_block first-steps | sed "s#/tmp/vm\.sock#$T/vm.sock#g" >"$dir/block.sh"
+  readme_block first-steps-output >"$dir/want"
+  assertTrue "README: the first-steps block" "[ -s $dir/block.sh ]"
+  assertTrue "README: the first-steps output block" "[ -s $dir/want ]"
+  (cd "$dir" && timeout -k 2 30 bash -s <block.sh >"$T/out" 2>"$T/err")
+  rc=$?
+  assertEquals "first steps pasted: status; $(ctx)" 0 "$rc"
+  assertEquals "first steps pasted: stderr" "" "$(cat "$T/err")"
+  assertEquals "first steps pasted: what it prints" \
+    "$(example_norm <"$dir/want")" "$(example_norm <"$T/out")"
+  # quit stopped the QEMU it started.
+  _no_qemu_on() { ! pgrep -f -- "$T/vm.sock" >/dev/null; }
+  assert_that "the QEMU of the first steps has exited" wait_until 10 _no_qemu_on
+  pids=$(pgrep -f -- "$T/vm.sock" | tr '\n' ' ')
+  for q in $pids; do kill -KILL "$q" 2>/dev/null; done
 }
 
 test_man_examples() {
