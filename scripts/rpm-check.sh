@@ -5,7 +5,9 @@
 # rpm package builds RPMs; --nodeps because the build dependencies are
 # Debian packages here), then checks its files: the program files are
 # exactly those of make install (the man page compressed), the documents
-# those of debian/docs, the licence LICENSE, and it requires libjansson.
+# those of debian/docs, the licence LICENSE, the same as the Debian
+# package's (built too, when dpkg-buildpackage is there; licence files
+# aside), and it requires libjansson.
 # The RPM is left in build/rpm/.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +58,25 @@ if ! cmp -s "$work/want.files" "$work/rpm.plain"; then
 fi
 echo "rpm-check: its $(wc -l <"$work/rpm.plain") files are make install's," \
     "debian/docs and LICENSE"
+# The Debian package, built from the same tree, holds the same files: the
+# program's, and README.md and NEWS.md; each distribution adds its own
+# licence file (RPM: LICENSE; Debian: copyright, and changelog.gz).
+if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null; then
+	deb=$(sh scripts/deb-build.sh "$work/deb")
+	dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\.||' | grep -v '/$' |
+	    sed -E 's/\.gz$//' |
+	    grep -vx '/usr/share/doc/qmpctl/copyright\|/usr/share/doc/qmpctl/changelog' |
+	    LC_ALL=C sort >"$work/deb.files"
+	grep -v '^/usr/share/licenses/' "$work/rpm.plain" >"$work/rpm.nolicence"
+	if ! cmp -s "$work/deb.files" "$work/rpm.nolicence"; then
+		diff -u "$work/deb.files" "$work/rpm.nolicence" >&2 || :
+		fail "the RPM's files (+) differ from the Debian package's (-)"
+	fi
+	echo "rpm-check: the Debian package holds the same files" \
+	    "(but for each one's licence file)"
+else
+	echo "rpm-check: no dpkg-buildpackage: the Debian package not compared" >&2
+fi
 rpm -qp --requires "$rpm" 2>/dev/null | grep -q 'libjansson' ||
     fail "the RPM does not require libjansson (linked statically?)"
 mkdir -p build/rpm
