@@ -5,7 +5,8 @@
 # GNU make 3.x, and the fuzz targets use a pattern rule.  BSD make (bmake)
 # also builds, checks, installs and cleans, but cannot build the fuzz targets.
 
-VERSION    = 0.1.0
+# The version, in one place: the file VERSION (see NEWS.md).
+VERSION   != cat VERSION
 PREFIX     = /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man
@@ -102,9 +103,62 @@ deps:
 # normal build and the sanitized one, in one pool of JOBS (default 3)
 # scripts at a time (tests/run.sh).
 check: deps
+	@sh scripts/check-spdx.sh
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
+	@if [ -x $(QEMU10_DIR)/bin/qemu-system-x86_64 ]; then \
+	    $(MAKE) -s check-qemu10; fi
+
+# ---- Release (release block) ----
+# make dist: qmpctl-$(VERSION).tar.gz, reproducible, with the files git
+# tracks (from a release tarball: those of its MANIFEST); scripts/dist.sh.
+# make distcheck: that tarball builds, tests, installs and uninstalls on
+# its own (scripts/distcheck.sh).  make rpm: the RPM of qmpctl.spec built
+# from the tarball into build/rpm, its files compared with make install's
+# (scripts/rpm-check.sh).  check-spdx: every source has its licence line.
+dist:
+	@sh scripts/dist.sh
+
+distcheck:
+	@sh scripts/distcheck.sh
+
+rpm-check:
+	@sh scripts/deps.sh rpm
+	@sh scripts/rpm-check.sh
+
+check-spdx:
+	@sh scripts/check-spdx.sh
+
+.PHONY: dist distcheck rpm-check check-spdx
+# ---- end of the release block ----
+
+# ---- QEMU 10.0 (release block) ----
+# The second QEMU the tests run against: 10.0 from bookworm-backports,
+# fetched and unpacked into QEMU10_DIR by scripts/qemu10.sh with a private
+# apt configuration (nothing is installed).  check-qemu10 runs the test
+# files that talk to a real qemu-system-x86_64, qemu-storage-daemon or
+# qemu-ga with QEMU10_DIR/bin first on PATH (normal build only: the
+# sanitized one adds nothing that depends on the server's version).  make
+# check runs it too when QEMU10_DIR is there.
+QEMU10_DIR   = build/qemu10
+QEMU10_TESTS = tests/test_qemu.sh tests/test_qsd.sh tests/test_agent.sh \
+	       tests/test_agent_exec.sh tests/test_jobs.sh \
+	       tests/test_events.sh tests/test_cli.sh tests/test_peers.sh \
+	       tests/test_numbers.sh tests/test_trace.sh tests/test_readme.sh \
+	       tests/test_completion.sh
+
+qemu10:
+	@sh scripts/qemu10.sh $(QEMU10_DIR)
+
+check-qemu10: qemu10
+	@$(MAKE) -s qmpctl tests/fakepeer tests/base64_test
+	@echo "QEMU $$(cat $(QEMU10_DIR)/version):"
+	@PATH="$$(cd $(QEMU10_DIR)/bin && pwd):$$PATH" TESTS="$(QEMU10_TESTS)" \
+	    BUILDS=./qmpctl sh tests/run.sh
+
+.PHONY: qemu10 check-qemu10
+# ---- end of the QEMU 10.0 block ----
 
 # Starts a throwaway QEMU and runs qmpctl against it.
 demo:
@@ -192,6 +246,6 @@ clean:
 	    tests/base64_test *.o
 	rm -f bench/qmpctl bench/fakepeer bench/floor bench/timeit \
 	    bench/qmpctl-static-jansson bench/qmpctl-static
-	rm -rf build
+	rm -rf build qmpctl-$(VERSION).tar.gz
 
 .PHONY: all deps check unit demo install uninstall lint clean

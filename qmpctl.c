@@ -27,8 +27,9 @@
 #include "qmp_json.h"
 #include "qmpctl.h"
 
+/* The version is in one place, the file VERSION; the Makefile passes it. */
 #ifndef QMPCTL_VERSION
-#define QMPCTL_VERSION "0.1.0"
+#error "QMPCTL_VERSION is not defined: build with make (it reads VERSION)"
 #endif
 
 volatile sig_atomic_t qmpctl_signal;
@@ -88,7 +89,7 @@ static const struct option_def {
 	    "qmpctl failed); stdin is its input\nunless -n" },
 	{ "get", OPT_GET, "PATH", "copy the guest file PATH to stdout" },
 	{ "put", OPT_PUT, "PATH", "copy stdin to the guest file PATH "
-	    "(replacing it);\nprint {\"bytes\": N}" },
+	    "(replacing it);\nprint {\"bytes\":N}" },
 	{ NULL, 0, NULL, "What the server offers:" },
 	{ "list-commands", OPT_LIST_COMMANDS, NULL, "print the names of the "
 	    "commands it accepts" },
@@ -181,7 +182,7 @@ usage(void)
 	    "Operands after -c build its arguments: KEY=VALUE sets a string,\n"
 	    "KEY:=JSON a JSON value; a dotted KEY reaches into nested objects.\n"
 	    "Without -c, standard input holds QMP command objects such as\n"
-	    "{\"execute\": \"query-status\"}, run in order over one connection.\n"
+	    "{\"execute\":\"query-status\"}, run in order over one connection.\n"
 	    "\n"
 	    "Exit status: 0 success, 1 the server answered with an error, 2 "
 	    "usage,\n3 cannot connect, 4 no valid greeting, 5 negotiation "
@@ -294,6 +295,27 @@ getopt_tables(struct option *longopts, char *shortopts)
 	*p = '\0';
 }
 
+/*
+ * Prints the version: "qmpctl VERSION", then the jansson it was built
+ * with, and the one it runs with when that differs (a shared libjansson
+ * updated since; jansson_version_str came in jansson 2.13).
+ */
+static void
+print_version(void)
+{
+	const char *running = JANSSON_VERSION;
+
+#if JANSSON_VERSION_HEX >= 0x020d00
+	running = jansson_version_str();
+#endif
+	printf("qmpctl %s\n", QMPCTL_VERSION);
+	if (strcmp(running, JANSSON_VERSION) == 0)
+		printf("built with jansson %s\n", JANSSON_VERSION);
+	else
+		printf("built with jansson %s, running with jansson %s\n",
+		    JANSSON_VERSION, running);
+}
+
 /* Prints the version, or --help, and exits. */
 static void
 print_and_exit(int c)
@@ -303,7 +325,7 @@ print_and_exit(int c)
 	if (c == 'h')
 		usage();
 	else
-		printf("qmpctl %s\n", QMPCTL_VERSION);
+		print_version();
 	exit(finish_stdout(&r, QX_OK));
 }
 

@@ -77,7 +77,7 @@ local_sums >"$work/local.before"
 
 installed=yes
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
-got=$(/usr/bin/qmpctl --version) || fail "/usr/bin/qmpctl --version failed"
+got=$(/usr/bin/qmpctl --version | head -n 1) || fail "/usr/bin/qmpctl --version failed"
 [ "$got" = "qmpctl $version" ] ||
     fail "/usr/bin/qmpctl --version says '$got', not 'qmpctl $version'"
 echo "deb-check: installed; /usr/bin/qmpctl --version: $got"

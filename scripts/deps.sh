@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages that qmpctl needs, only when something is
 # missing.  "check": build and test; "demo": build and run the demo;
-# "deb": build the Debian package.
+# "deb": build the Debian package; "rpm": build the RPM (make rpm-check).
 set -eu
 
 what=${1:-check}
@@ -16,7 +16,10 @@ need cc gcc
 need make make
 need pkg-config pkg-config
 pkg-config --exists jansson 2>/dev/null || missing="$missing libjansson-dev"
-if [ "$what" = deb ]; then
+if [ "$what" = rpm ]; then
+	need rpmbuild rpm
+	need gzip gzip
+elif [ "$what" = deb ]; then
 	need dpkg-buildpackage dpkg-dev
 	need dh debhelper
 	# dpkg-buildpackage asks for build-essential, not just a compiler.

@@ -323,6 +323,73 @@ start_qemu_tcp() {
   _qemu_start_failed "$name" "no usable port on $host"
 }
 
+# ---------------------------------------------------------------- versions
+
+# The tests run against QEMU 7.2 (Debian 12) and 10.0 (bookworm-backports,
+# make check-qemu10: build/qemu10/bin first on PATH).  Where the two behave
+# differently, the test asks the version and says which does what and why.
+
+# bin_version BIN: print BIN's version, MAJOR.MINOR.MICRO, from its
+# --version (qemu-system-x86_64, qemu-storage-daemon, qemu-img) or -V
+# (qemu-ga) line.  Prints nothing when BIN does not say.
+bin_version() {
+  { "$1" --version 2>/dev/null || "$1" -V 2>/dev/null; } </dev/null |
+    sed -nE '1s/.*(version|Agent) ([0-9]+\.[0-9]+\.[0-9]+).*/\2/p'
+}
+
+# version_at_least VERSION MIN: VERSION (MAJOR.MINOR.MICRO) is MIN or later.
+version_at_least() {
+  local a b i
+  IFS=. read -ra a <<<"$1"
+  IFS=. read -ra b <<<"$2"
+  for i in 0 1 2; do
+    (( 10#${a[i]:-0} > 10#${b[i]:-0} )) && return 0
+    (( 10#${a[i]:-0} < 10#${b[i]:-0} )) && return 1
+  done
+  return 0
+}
+
+# qemu_at_least MIN: the QEMU under test ($QEMU_BIN) is version MIN or later.
+qemu_at_least() {
+  [[ -n ${LIB_QEMU_VERSION:-} ]] || LIB_QEMU_VERSION=$(bin_version "$QEMU_BIN")
+  version_at_least "$LIB_QEMU_VERSION" "$1"
+}
+
+# qemu_status STATUS RUNNING: query-status's result as QEMU prints it
+# (compact, its member order), e.g. qemu_status paused false.  QEMU 10.0
+# removed the member singlestep (always false, deprecated since 8.1).
+qemu_status() {
+  if qemu_at_least 10.0; then
+    echo "{\"status\":\"$1\",\"running\":$2}"
+  else
+    echo "{\"status\":\"$1\",\"singlestep\":false,\"running\":$2}"
+  fi
+}
+
+# qga_disabled_desc NAME: the desc of qemu-ga's CommandNotFound for NAME,
+# a command of its -b block list.  qemu-ga 7.2 says "Command NAME has been
+# disabled"; 10.0 adds why: ": the command is not allowed" (its allow and
+# block lists were reworked in between).
+qga_disabled_desc() {
+  local v
+  v=$(bin_version "${QGA_BIN:-qemu-ga}")
+  if version_at_least "$v" 10.0; then
+    echo "Command $1 has been disabled: the command is not allowed"
+  else
+    echo "Command $1 has been disabled"
+  fi
+}
+
+# qga_reports_cut: qemu-ga ($QGA_BIN, else qemu-ga) sets guest-exec-status's
+# out-truncated when it cut a program's output at 16 MiB.  qemu-ga 10.0.0
+# to 10.0.3 cut it but never said so (QEMU's "qga: Fix truncated output
+# handling in guest-exec status reporting", in 10.0.4 and 7.2.20).
+qga_reports_cut() {
+  local v
+  v=$(bin_version "${QGA_BIN:-qemu-ga}")
+  ! { version_at_least "$v" 10.0.0 && ! version_at_least "$v" 10.0.4; }
+}
+
 # ---------------------------------------------------------------- the client
 
 # run_q_to FILE ARGS...: run "$QMPCTL" ARGS with stdout to FILE and stderr to

@@ -284,9 +284,13 @@ test_exec_output_cap() {
   assertEquals "17 MiB: 16 MiB kept" 16777216 "$(wc -c <"$T/out")"
   assert_that "17 MiB: the first 16 MiB, byte for byte" \
     cmp -s "$T/out" <(head -c 16777216 "$XA_DIR/data")
-  assertEquals "17 MiB: stderr" \
-    "$(printf "done\nqmpctl: the agent cut the program's stdout after 16777216 bytes (out-truncated)")" \
-    "$(cat "$T/err")"
+  if qga_reports_cut; then
+    assertEquals "17 MiB: stderr" \
+      "$(printf "done\nqmpctl: the agent cut the program's stdout after 16777216 bytes (out-truncated)")" \
+      "$(cat "$T/err")"
+  else	# qemu-ga 10.0.0 to 10.0.3: cut, but out-truncated is false
+    assertEquals "17 MiB: stderr (qemu-ga does not report the cut)" done "$(cat "$T/err")"
+  fi
   rm -f "$XA_DIR/data" "$T/out"
 }
 
@@ -314,7 +318,7 @@ test_exec_refused() {
   # A qemu-ga run as root has guest-exec and guest-file-write blocked.
   root_agent || return 0
   run_q --qga -s "$RA_SOCK" -n --exec -- /bin/true
-  assert_fails 255 '^qmpctl: CommandNotFound: Command guest-exec has been disabled$' \
+  assert_fails 255 "^qmpctl: CommandNotFound: $(qga_disabled_desc guest-exec)\$" \
     "--exec with guest-exec blocked"
   # --put checks guest-info first: the file is not even opened (mode "w"
   # would empty it).

@@ -4,7 +4,7 @@
 # and fish: each one parses in its shell, offers exactly the options that
 # "qmpctl --help" lists, and completes the command names after -c and
 # --describe from a running QEMU (or qemu-ga with --qga).
-# Run from the project root:  bash tests/test_completion.sh [testName...]
+# Run from the project root:  bash tests/test_completion.sh [-- testName...]
 #
 # Completion is really run: bash calls _qmpctl with COMP_WORDS set, fish
 # answers "complete -C LINE", and zsh runs compinit in a pseudo-terminal

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # tests/test_events.sh -- events (--wait-event, --match, --count, --events)
 # and batches of commands on stdin.
-# Run from the project root:  bash tests/test_events.sh [testName...]
+# Run from the project root:  bash tests/test_events.sh [-- testName...]
 #
 # Servers: a cheap QEMU (-machine none) with TWO QMP monitors, so that one
 # client can watch on the first while another sends commands on the second
@@ -400,8 +400,9 @@ test_batch_thousand_commands() {
   ev_vm || { fail "could not start QEMU"; return 0; }
   # Per group of five: query-status (running), stop, query-status (paused),
   # cont, an unknown command named after its position.
-  local i running='{"status":"running","singlestep":false,"running":true}'
-  local paused='{"status":"paused","singlestep":false,"running":false}'
+  local i running paused
+  running=$(qemu_status running true)
+  paused=$(qemu_status paused false)
   : >"$T/batch.json"; : >"$T/want.out"; : >"$T/want.err"
   for (( i = 0; i < 1000; i += 5 )); do
     printf '%s\n' '{"execute":"query-status"}' '{"execute":"stop"}' \
@@ -428,7 +429,7 @@ test_batch_thousand_commands() {
 test_batch_layouts() {
   ev_vm || { fail "could not start QEMU"; return 0; }
   local want
-  want=$(printf '%s\n' '{}' '"none-machine"' '{"status":"paused","singlestep":false,"running":false}' '{}')
+  want=$(printf '%s\n' '{}' '"none-machine"' "$(qemu_status paused false)" '{}')
 
   # Pretty-printed over many lines, with CRLF and tabs.
   printf '{\r\n\t"execute": "stop"\r\n}\r\n\r\n{\n  "execute": "qom-get",\n  "arguments": {\n    "path": "/machine",\n    "property": "type"\n  }\n}\n{\n "execute"\n :\n "query-status"\n}\n  {"execute":\n"cont"}\n' \
@@ -498,7 +499,7 @@ EOF
   # Without --full the ids are not shown.
   run_q -t 10 -s "$VM_SOCK" <<<'{"execute":"query-status","id":42}'
   assert_ok "a command with an id, without --full"
-  assert_jq '. == {"status":"running","singlestep":false,"running":true}' "without --full"
+  assert_jq ". == $(qemu_status running true)" "without --full"
 }
 
 test_batch_malformed_second_command() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Tests of the fake QMP peer itself (tests/fakepeer), driven with socat.
-# Run from the top directory: bash tests/test_fakepeer.sh
+# Run from the top directory: bash tests/test_fakepeer.sh [-- testName...]
 # It builds nothing: $FAKEPEER (default tests/fakepeer) must exist.
 
 FAKEPEER=${FAKEPEER:-$(dirname "$0")/fakepeer}

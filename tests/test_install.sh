@@ -3,7 +3,7 @@
 # tests/test_install.sh -- make install / make uninstall into a staging
 # directory (DESTDIR), with PREFIX, BINDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR
 # and FISHCOMPDIR.
-# Run from the project root:  bash tests/test_install.sh [testName...]
+# Run from the project root:  bash tests/test_install.sh [-- testName...]
 #
 # The install target depends on qmpctl, so make may rebuild it first; the
 # installed binary is always the plain build, whatever QMPCTL says.
@@ -91,7 +91,8 @@ test_install_and_uninstall_with_prefix() {
   want=$(cat "$T/out")
   "$root/usr/bin/qmpctl" --version >"$T/out" 2>"$T/err"
   rc=$?
-  assert_ok "installed qmpctl --version"
+  assert_rc 0 "installed qmpctl --version"
+  assert_no_stderr "installed qmpctl --version"
   assertEquals "installed qmpctl --version; $(ctx)" "$want" "$(cat "$T/out")"
   assert_that "installed qmpctl is executable" test -x "$root/usr/bin/qmpctl"
   assertEquals "binary mode" 755 "$(stat -c %a "$root/usr/bin/qmpctl")"
@@ -154,7 +155,10 @@ test_install_dir_overrides() {
     "$(files_under "$root")"
   "$root/opt/q/sbin/qmpctl" --version >"$T/out" 2>"$T/err"
   rc=$?
-  assert_ok "qmpctl --version from BINDIR"
+  assert_rc 0 "qmpctl --version from BINDIR"
+  assert_no_stderr "qmpctl --version from BINDIR"
+  assertEquals "qmpctl --version from BINDIR: the version first" \
+    "qmpctl $(cat VERSION)" "$(head -n 1 "$T/out")"
   render "$root/opt/q/man/man1/qmpctl.1" >"$T/man.txt"
   assert_that "man page from MANDIR renders" grep -q '^EXIT STATUS' "$T/man.txt"
   check_zsh_completion "$root/opt/q/zsh"

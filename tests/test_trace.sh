@@ -4,7 +4,7 @@
 # (and $QMPCTL_TRACE), -s fd:N (an inherited, connected socket), and the
 # hints after an error.  Run from the project root:
 #
-#     bash tests/test_trace.sh [testName...]
+#     bash tests/test_trace.sh [-- testName...]
 #
 # Peers: qemu-system-x86_64 -machine none, qemu-storage-daemon, and the
 # fake peer (tests/fakepeer) where exact bytes matter.
