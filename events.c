@@ -112,7 +112,7 @@ print_event(struct run *r, json_t *event)
 {
 	if (r->out_errno)
 		return -1;
-	if (print_json(r->o, event) < 0) {
+	if (print_json(r, event) < 0) {
 		r->out_errno = errno ? errno : EIO;
 		return -1;
 	}
