@@ -151,8 +151,13 @@ on_event(void *ctx, json_t *event)
 
 	if (r->log != NULL && r->log_errno == 0 &&
 	    (qmp_json_write(r->log, event, 0) < 0 ||
-	    fputc('\n', r->log) == EOF || fflush(r->log) != 0))
+	    fputc('\n', r->log) == EOF || fflush(r->log) != 0)) {
 		r->log_errno = errno ? errno : EIO;
+		/* A reader that stopped reading: said now, status 8 at the end. */
+		if (r->log_errno == ETIMEDOUT)
+			io_failure(r->o->events_log, ETIMEDOUT, IO_WRITE,
+			    QX_TIMEOUT);
+	}
 	if (r->o->job_id != NULL || r->o->wait_migration)
 		watch_event(r, event);
 	if (r->o->nalts == 0)

@@ -426,6 +426,7 @@ open_output(const struct run *r, const char *path, int append, int *fd)
 	    ftruncate(*fd, 0) < 0 && (why = strerror(errno)) != NULL)) {
 		say("%s: %s", path, why);
 		close(*fd);
+		*fd = -1;
 		return QX_LOCAL;
 	}
 	return QX_OK;

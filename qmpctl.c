@@ -946,12 +946,13 @@ end_run(struct run *r, int rc)
 	if (r->log != NULL && r->log != stderr && fclose(r->log) != 0 &&
 	    r->log_errno == 0)
 		r->log_errno = errno;
-	if (r->log_errno != 0 && !(r->log_errno == EINTR && qmpctl_signal)) {
-		int lrc = io_failure(r->o->events_log, r->log_errno, IO_WRITE,
-		    QX_LOCAL);
-
+	if (r->log_errno == ETIMEDOUT && rc == QX_OK)
+		rc = QX_TIMEOUT;	/* said when it happened */
+	else if (r->log_errno != 0 && r->log_errno != ETIMEDOUT &&
+	    !(r->log_errno == EINTR && qmpctl_signal)) {
+		say("%s: %s", r->o->events_log, strerror(r->log_errno));
 		if (rc == QX_OK)
-			rc = lrc;
+			rc = QX_LOCAL;
 	}
 	return finish_stdout(r, rc);
 }
