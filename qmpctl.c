@@ -130,7 +130,7 @@ static const struct option_def {
 		{ NULL, 0, NULL, "Other:" },
 	{ "trace", OPT_TRACE, "FILE", "write every message sent and received "
 	    "to FILE\n(- for stderr), one JSON object a line; also\n"
-	    "$QMPCTL_TRACE" },
+	    "$QMPCTL_TRACE, which appends" },
 	{ "help", 'h', NULL, "print this help and exit" },
 	{ "version", 'V', NULL, "print the version and exit" },
 };

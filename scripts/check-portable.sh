@@ -38,12 +38,12 @@ if command -v musl-gcc >/dev/null 2>&1; then
   arch=$(gcc -print-multiarch 2>/dev/null)
   rm -rf "$stage"
   mkdir -p "$stage"
-  cp "$jd/jansson.h" "$jd/jansson_config.h" "$stage/"
-  cp -R /usr/include/linux /usr/include/asm-generic "$stage/"
+  ln -s "$jd/jansson.h" "$jd/jansson_config.h" /usr/include/linux \
+    /usr/include/asm-generic "$stage/"
   if [ -d "/usr/include/$arch/asm" ]; then
-    cp -R "/usr/include/$arch/asm" "$stage/asm"
+    ln -s "/usr/include/$arch/asm" "$stage/asm"
   else
-    cp -R /usr/include/asm "$stage/asm"
+    ln -s /usr/include/asm "$stage/asm"
   fi
   # shellcheck disable=SC2086
   if musl-gcc -fsyntax-only -Werror $flags -I"$stage" $srcs; then
