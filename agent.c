@@ -6,10 +6,7 @@
  * it (--put).  The data travels as base64, file data in chunks, so that
  * a file of any size passes in bounded memory.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>

@@ -122,16 +122,13 @@ write_piece(int fd)
 }
 
 /*
- * Writes all of buf[0..n) to fd, waiting for a slow reader within the
- * deadline and until a signal.  A regular file gets it in one write(2)
- * (whole lines for O_APPEND).  Returns 0, or -1 with errno set
- * (ETIMEDOUT, EINTR for a signal, or write's).
+ * Writes all of buf[0..n) to fd, piece bytes at most a write(2), as
+ * io_write_all does.  Returns 0, or -1 with errno set.
  */
-int
-io_write_all(const struct run *r, int fd, const void *buf, size_t n)
+static int
+write_pieces(const struct run *r, int fd, const char *p, size_t n,
+    size_t piece)
 {
-	const char *p = buf;
-	size_t piece = write_piece(fd);
 	ssize_t w;
 
 	while (n > 0) {
@@ -155,6 +152,18 @@ io_write_all(const struct run *r, int fd, const void *buf, size_t n)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Writes all of buf[0..n) to fd, waiting for a slow reader within the
+ * deadline and until a signal.  A regular file gets it in one write(2)
+ * (whole lines for O_APPEND).  Returns 0, or -1 with errno set
+ * (ETIMEDOUT, EINTR for a signal, or write's).
+ */
+int
+io_write_all(const struct run *r, int fd, const void *buf, size_t n)
+{
+	return write_pieces(r, fd, buf, n, write_piece(fd));
 }
 
 /*
@@ -189,6 +198,7 @@ struct iostream {
 	const struct run *r;
 	int fd;
 	int owns_fd;		/* close fd with the stream */
+	size_t piece;		/* write_piece(fd), once */
 };
 
 /*
@@ -201,27 +211,36 @@ iostream_write(void *cookie, const char *buf, size_t n)
 {
 	const struct iostream *s = cookie;
 
-	if (io_write_all(s->r, s->fd, buf, n) < 0)
+	if (write_pieces(s->r, s->fd, buf, n, s->piece) < 0)
 		return 0;
 	return (ssize_t)n;
 }
 
-/* Closes the stream, and its descriptor when it owns it.  Returns 0 or -1. */
+/*
+ * Closes the stream.  One that owns its descriptor (a file's) closes it
+ * and frees its state; stdout's state is static and its descriptor stays.
+ * Returns 0, or -1 when close failed.
+ */
 static int
 iostream_close(void *cookie)
 {
 	struct iostream *s = cookie;
-	int rc = s->owns_fd ? close(s->fd) : 0;
+	int rc = 0;
 
-	free(s);
+	if (s->owns_fd) {
+		rc = close(s->fd);
+		free(s);
+	}
 	return rc;
 }
 
 /*
  * Returns a buffered stream writing to fd through io_write_all, so that
  * a reader that stops reading holds it no longer than the deadline or a
- * signal; fclose closes fd when owns_fd.  NULL with errno set on failure
- * (fd stays open).
+ * signal; fclose closes fd when owns_fd.  A stream that does not own its
+ * descriptor (stdout, one a process) keeps its state in static storage,
+ * as long as the process.  NULL with errno set on failure (fd stays
+ * open).
  */
 FILE *
 io_stream(const struct run *r, int fd, int owns_fd)
@@ -229,7 +248,8 @@ io_stream(const struct run *r, int fd, int owns_fd)
 	static const cookie_io_functions_t io = {
 		.write = iostream_write, .close = iostream_close,
 	};
-	struct iostream *s = malloc(sizeof(*s));
+	static struct iostream shared;
+	struct iostream *s = owns_fd ? malloc(sizeof(*s)) : &shared;
 	FILE *fp;
 
 	if (s == NULL)
@@ -237,8 +257,10 @@ io_stream(const struct run *r, int fd, int owns_fd)
 	s->r = r;
 	s->fd = fd;
 	s->owns_fd = owns_fd;
+	s->piece = write_piece(fd);
 	if ((fp = fopencookie(s, "w", io)) == NULL) {
-		free(s);
+		if (owns_fd)
+			free(s);
 		return NULL;
 	}
 	setvbuf(fp, NULL, _IOFBF, 1 << 16);
