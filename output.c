@@ -396,6 +396,7 @@ open_output(const struct run *r, const char *path, int append, int *fd)
 	struct stat sb;
 
 	for (;;) {
+		memset(&sb, 0, sizeof(sb));
 		if ((*fd = open(path, fl | O_CREAT | O_EXCL, 0600)) >= 0) {
 			fchmod(*fd, 0600);
 			return QX_OK;
@@ -410,12 +411,12 @@ open_output(const struct run *r, const char *path, int append, int *fd)
 		}
 		if (errno != ENXIO)
 			return io_failure(path, errno, IO_OPEN, QX_LOCAL);
-		/* ENXIO: a FIFO without a reader, or a socket. */
-		if (lstat(path, &sb) == 0 &&
-		    !S_ISFIFO(sb.st_mode)) {
+		/* ENXIO: a FIFO without a reader, a socket, or a device. */
+		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
 			say("%s: a socket, not a file or a FIFO", path);
 			return QX_LOCAL;
-		}
+		} else if (!S_ISFIFO(sb.st_mode))	/* or gone: sb is 0 */
+			return io_failure(path, ENXIO, IO_OPEN, QX_LOCAL);
 		if ((rc = io_pause(r, ms)) != QX_OK)
 			return io_failure(path, rc == QX_TIMEOUT ? ETIMEDOUT :
 			    EINTR, IO_OPEN, QX_LOCAL);
