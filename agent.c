@@ -6,10 +6,7 @@
  * it (--put).  The data travels as base64, file data in chunks, so that
  * a file of any size passes in bounded memory.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,72 +36,6 @@ ms_left(const struct run *r)
 }
 
 /*
- * Pauses for ms milliseconds, or less when the deadline or a signal
- * comes first.  Returns QX_OK, QX_TIMEOUT or 128+N, without a message.
- */
-static int
-pause_ms(const struct run *r, int64_t ms)
-{
-	int64_t left = ms_left(r);
-
-	if (left >= 0 && left < ms)
-		ms = left;
-	if (!qmpctl_signal && ms > 0)
-		poll(&(struct pollfd){ r->cancel_fd, POLLIN, 0 }, 1, (int)ms);
-	if (qmpctl_signal)
-		return 128 + qmpctl_signal;
-	if (ms_left(r) == 0)
-		return QX_TIMEOUT;
-	return QX_OK;
-}
-
-/*
- * Writes buf[0..n) to fd, waiting for it within the deadline and until
- * a signal.  A pipe or socket gets PIPE_BUF bytes at a time, which it
- * takes without blocking once poll says it is writable, so that a
- * reader that stalls cannot hold qmpctl past -t.  Returns 0, or -1 with
- * errno set (ETIMEDOUT for the deadline, EINTR for a signal).
- */
-static int
-write_fd(const struct run *r, int fd, const char *buf, size_t n)
-{
-	struct pollfd pfd[2] = {
-		{ fd, POLLOUT, 0 }, { r->cancel_fd, POLLIN, 0 } };
-	struct stat sb;
-	size_t piece = FILE_CHUNK;
-	int64_t left;
-	ssize_t w;
-	int ready;
-
-	if (fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
-	    S_ISSOCK(sb.st_mode)))
-		piece = PIPE_BUF;
-	while (n > 0) {
-		if (qmpctl_signal) {
-			errno = EINTR;
-			return -1;
-		}
-		if ((left = ms_left(r)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ready = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (ready < 0 && errno != EINTR)
-			return -1;
-		if (ready <= 0 || pfd[0].revents == 0)
-			continue;
-		w = write(fd, buf, n < piece ? n : piece);
-		if (w < 0 && errno != EINTR && errno != EAGAIN)
-			return -1;
-		if (w > 0) {
-			buf += w;
-			n -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
-/*
  * Reports that writing to name (stdout or stderr) failed with err.
  * Returns the status: QX_PIPE, without a message, for a reader that
  * left stdout; QX_TIMEOUT; 128+N; otherwise QX_LOCAL.
@@ -112,18 +43,9 @@ write_fd(const struct run *r, int fd, const char *buf, size_t n)
 static int
 write_failed(const char *name, int err)
 {
-	if (err == EINTR && qmpctl_signal) {
-		say("%s: interrupted writing", name);
-		return 128 + qmpctl_signal;
-	}
-	if (err == ETIMEDOUT) {
-		say("%s: timed out writing", name);
-		return QX_TIMEOUT;
-	}
-	if (err == EPIPE && strcmp(name, "stdout") == 0)
+	if (err == EPIPE && strcmp(name, "stdout") == 0 && !qmpctl_signal)
 		return QX_PIPE;
-	say("%s: %s", name, strerror(err));
-	return QX_LOCAL;
+	return io_failure(name, err, IO_WRITE, QX_LOCAL);
 }
 
 /*
@@ -153,7 +75,7 @@ write_decoded(const struct run *r, int fd, const char *name, json_t *str,
 			say("%s: not a base64 string", what);
 			return QX_PROTO;
 		}
-		if (write_fd(r, fd, (const char *)out, got) < 0)
+		if (io_write_all(r, fd, out, got) < 0)
 			return write_failed(name, errno);
 		*bytes += got;
 	}
@@ -274,7 +196,7 @@ await_exit(struct run *r, json_int_t pid, json_t **status)
 		json_decref(*status);
 		*status = NULL;
 		if (st == QMP_OK)
-			rc = pause_ms(r, pause);
+			rc = io_pause(r, pause);
 		else if (st == QMP_ETIMEOUT || st == QMP_ECANCEL)
 			rc = exit_status(st);
 		else {
@@ -519,26 +441,18 @@ read_chunk(const struct run *r, unsigned char *buf, size_t cap, size_t *n,
 {
 	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 	ssize_t got;
-	int rc;
 
 	*n = 0;
 	while (*n < cap && !*eof) {
 		if (*n > 0 && poll(&pfd, 1, 0) == 0)
 			break;
-		if ((rc = wait_input(r, STDIN_FILENO, "stdin")) != QX_OK)
-			return rc;
-		got = read(STDIN_FILENO, buf + *n, cap - *n);
+		got = io_read(r, STDIN_FILENO, buf + *n, cap - *n);
 		if (got > 0)
 			*n += (size_t)got;
 		else if (got == 0)
 			*eof = 1;
-		else if (errno == EINTR && qmpctl_signal) {
-			say("stdin: interrupted waiting for input");
-			return 128 + qmpctl_signal;
-		} else if (errno != EINTR && errno != EAGAIN) {
-			say("stdin: %s", strerror(errno));
-			return QX_LOCAL;
-		}
+		else
+			return io_failure("stdin", errno, IO_READ, QX_LOCAL);
 	}
 	return QX_OK;
 }
@@ -652,7 +566,7 @@ agent_put(struct run *r, const char *path)
 	if (rc != QX_OK)
 		return rc;
 	v = must(json_pack("{s:I}", "bytes", total));
-	if (print_json(r->o, v) < 0)
+	if (print_json(r, v) < 0)
 		rc = stdout_failed(r, errno);
 	json_decref(v);
 	return rc;

@@ -112,7 +112,7 @@ print_event(struct run *r, json_t *event)
 {
 	if (r->out_errno)
 		return -1;
-	if (print_json(r->o, event) < 0) {
+	if (print_json(r, event) < 0) {
 		r->out_errno = errno ? errno : EIO;
 		return -1;
 	}
@@ -151,8 +151,13 @@ on_event(void *ctx, json_t *event)
 
 	if (r->log != NULL && r->log_errno == 0 &&
 	    (qmp_json_write(r->log, event, 0) < 0 ||
-	    fputc('\n', r->log) == EOF || fflush(r->log) != 0))
+	    fputc('\n', r->log) == EOF || fflush(r->log) != 0)) {
 		r->log_errno = errno ? errno : EIO;
+		/* A reader that stopped reading: said now, status 8 at the end. */
+		if (r->log_errno == ETIMEDOUT)
+			io_failure(r->o->events_log, ETIMEDOUT, IO_WRITE,
+			    QX_TIMEOUT);
+	}
 	if (r->o->job_id != NULL || r->o->wait_migration)
 		watch_event(r, event);
 	if (r->o->nalts == 0)

@@ -9,8 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,37 +19,15 @@
 #include "qmpctl.h"
 
 /*
- * Waits until fd is readable.  Returns QX_OK, or after a message
- * QX_TIMEOUT when the deadline passes first, 128+N on signal N, or
- * QX_LOCAL.  (A FIFO with no writer yet is not readable: this is where
- * -a @FIFO waits, within the deadline.)
+ * Reports that reading name failed with err (io_read's errno).  Returns
+ * the status: QX_TIMEOUT, 128+N, or QX_USAGE for unreadable input.
  */
-int
-wait_input(const struct run *r, int fd, const char *name)
+static int
+read_failed(const char *name, int err)
 {
-	struct pollfd pfd[2] = {
-		{ fd, POLLIN, 0 }, { r->cancel_fd, POLLIN, 0 } };
-	int64_t left;
-	int n;
-
-	for (;;) {
-		if (qmpctl_signal) {
-			say("%s: interrupted waiting for input", name);
-			return 128 + qmpctl_signal;
-		}
-		left = r->deadline == 0 ? -1 : r->deadline - qmp_now_ms();
-		if (r->deadline != 0 && left <= 0) {
-			say("%s: timed out reading", name);
-			return QX_TIMEOUT;
-		}
-		n = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (n > 0 && !qmpctl_signal)
-			return QX_OK;
-		if (n < 0 && errno != EINTR) {
-			say("poll: %s", strerror(errno));
-			return QX_LOCAL;
-		}
-	}
+	if (err == ETIMEDOUT || (err == EINTR && qmpctl_signal))
+		return io_failure(name, err, IO_READ, QX_LOCAL);
+	return usage_failure("%s: %s", name, strerror(err));
 }
 
 /*
@@ -89,19 +65,13 @@ read_input(const struct run *run, int fd, const char *name, char **buf,
 			*buf = nbuf;
 			cap = ncap;
 		}
-		if ((rc = wait_input(run, fd, name)) != QX_OK)
-			break;
-		r = read(fd, *buf + n, cap - n - 1);
+		r = io_read(run, fd, *buf + n, cap - n - 1);
 		if (r > 0)
 			n += (size_t)r;
 		else if (r == 0)
 			break;
-		else if (errno == EINTR && qmpctl_signal) {
-			say("%s: interrupted waiting for input", name);
-			rc = 128 + qmpctl_signal;
-			break;
-		} else if (errno != EINTR && errno != EAGAIN) {
-			rc = usage_failure("%s: %s", name, strerror(errno));
+		else {
+			rc = read_failed(name, errno);
 			break;
 		}
 	}
@@ -117,7 +87,7 @@ read_input(const struct run *run, int fd, const char *name, char **buf,
 
 /*
  * Opens path for reading without blocking in open(2), which waits for a
- * writer when path is a FIFO: the waiting is left to wait_input, which
+ * writer when path is a FIFO: the waiting is left to io_read, which
  * keeps to the deadline and gives way to signals.  Returns the
  * descriptor, or -1 with errno set.
  */
@@ -150,16 +120,23 @@ load_args(const struct run *r, const char *spec)
 			close(fd);
 		if (rc != QX_OK)
 			exit(rc);
-		v = qmp_json_loadb(text, len, QMP_JSON_REJECT_DUPLICATES, &jerr);
+		v = qmp_json_loadb(text, len, QMP_JSON_REJECT_DUPLICATES |
+		    QMP_JSON_DECODE_ANY, &jerr);
 		free(text);
 	} else
-		v = qmp_json_loadb(spec, strlen(spec), QMP_JSON_REJECT_DUPLICATES, &jerr);
+		v = qmp_json_loadb(spec, strlen(spec), QMP_JSON_REJECT_DUPLICATES |
+		    QMP_JSON_DECODE_ANY, &jerr);
 	if (v == NULL)
 		usage_error("%s: invalid JSON: %s (line %d, column %d)", name,
 		    jerr.text, jerr.line, jerr.column);
 	if (!json_is_object(v)) {
+		const char *what = json_is_array(v) ? "an array" :
+		    qmp_json_is_number(v) ? "a number" : json_is_string(v) ?
+		    "a string" : json_is_boolean(v) ? "a boolean" : "null";
+
 		json_decref(v);
-		usage_error("%s: the arguments must be a JSON object", name);
+		usage_error("%s: valid JSON, but %s: the arguments must be a "
+		    "JSON object", name, what);
 	}
 	return v;
 }
@@ -210,26 +187,19 @@ read_stdin(struct run *r)
 	size_t room;
 	ssize_t n;
 	char *p;
-	int rc;
 
 	p = qmp_framer_space(&r->in, &room);
 	if (p == NULL) {
 		say("stdin: out of memory");
 		return QX_LOCAL;
 	}
-	if ((rc = wait_input(r, STDIN_FILENO, "stdin")) != QX_OK)
-		return rc;
-	n = read(STDIN_FILENO, p, room);
+	n = io_read(r, STDIN_FILENO, p, room);
 	if (n > 0)
 		qmp_framer_commit(&r->in, (size_t)n);
 	else if (n == 0)
 		r->in_eof = 1;
-	else if (errno == EINTR && qmpctl_signal) {
-		say("stdin: interrupted waiting for input");
-		return 128 + qmpctl_signal;
-	}
-	else if (errno != EINTR && errno != EAGAIN)
-		return usage_failure("stdin: %s", strerror(errno));
+	else
+		return read_failed("stdin", errno);
 	return QX_OK;
 }
 
@@ -355,39 +325,60 @@ merge_into(json_t *dst, json_t *src)
 }
 
 /*
+ * Returns s as a message shows it: cut after about 60 bytes, at the
+ * start of a character, with "..." after the cut, in buf (size bytes,
+ * at least 64), so that the reason after it always fits the line.
+ */
+static const char *
+shown(const char *s, char *buf, size_t size)
+{
+	size_t n = strlen(s);
+
+	if (n < size - 4)
+		return s;
+	n = size - 4;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(buf, size, "%.*s...", (int)n, s);
+	return buf;
+}
+
+/*
  * Returns nothing; fills op from the operand s (KEY=VALUE or KEY:=JSON),
- * or exits with a usage error.
+ * or exits with a usage error (the operand shown cut, its reason whole).
  */
 static void
 parse_operand(const char *s, struct operand *op)
 {
 	json_error_t jerr;
 	const char *eq, *p;
+	char cut[64];
+	const char *sh = shown(s, cut, sizeof(cut));
 
 	if ((eq = strchr(s, '=')) == NULL)
 		usage_error("operand '%s': expected KEY=VALUE or "
-		    "KEY:=JSON", s);
+		    "KEY:=JSON", sh);
 	op->key = s;
 	op->keylen = (size_t)(eq - s);
 	if (!valid_utf8(s, op->keylen))
-		usage_error("operand '%s': the key is not valid UTF-8", s);
+		usage_error("operand '%s': the key is not valid UTF-8", sh);
 	if (eq > s && eq[-1] == ':') {
 		op->keylen--;
 		op->value = qmp_json_loadb(eq + 1, strlen(eq + 1),
 		    QMP_JSON_DECODE_ANY | QMP_JSON_REJECT_DUPLICATES, &jerr);
 		if (op->value == NULL)
-			usage_error("operand '%s': invalid JSON: %s", s,
+			usage_error("operand '%s': invalid JSON: %s", sh,
 			    jerr.text);
 	} else
 		op->value = json_string(eq + 1);
 	if (op->value == NULL)
-		usage_error("operand '%s': the value is not valid UTF-8", s);
+		usage_error("operand '%s': the value is not valid UTF-8", sh);
 	if (op->keylen == 0 || op->keylen > 255 || s[0] == '.' ||
 	    s[op->keylen - 1] == '.')
-		usage_error("operand '%s': bad key", s);
+		usage_error("operand '%s': bad key", sh);
 	for (p = s; p < s + op->keylen - 1; p++)
 		if (p[0] == '.' && p[1] == '.')
-			usage_error("operand '%s': bad key", s);
+			usage_error("operand '%s': bad key", sh);
 }
 
 /*

@@ -237,91 +237,92 @@ resolve(struct schema *s, const char *name)
 	return out;
 }
 
-static void print_type(json_t *t, int indent);
+static void print_type(FILE *out, json_t *t, int indent);
 
 /* Prints the members (and variants) of a resolved object type. */
 static void
-print_members(json_t *obj, int indent)
+print_members(FILE *out, json_t *obj, int indent)
 {
 	json_t *vars, *cases, *c, *one;
 	const char *k;
 	size_t i;
 
 	json_array_foreach(json_object_get(obj, "members"), i, one) {
-		printf("%*s%s: %s", indent, "",
+		fprintf(out, "%*s%s: %s", indent, "",
 		    json_string_value(json_object_get(one, "name")),
 		    json_is_true(json_object_get(one, "optional")) ?
 		    "optional " : "");
-		print_type(json_object_get(one, "type"), indent);
+		print_type(out, json_object_get(one, "type"), indent);
 	}
 	vars = json_object_get(obj, "variants");
 	cases = json_object_get(vars, "cases");
 	json_object_foreach(cases, k, c) {
-		printf("%*swhen %s is \"%s\":\n", indent, "",
+		fprintf(out, "%*swhen %s is \"%s\":\n", indent, "",
 		    json_string_value(json_object_get(vars, "tag")), k);
-		print_members(c, indent + 2);
+		print_members(out, c, indent + 2);
 	}
 }
 
 /* Prints a resolved type: one line, or a line and indented members. */
 static void
-print_type(json_t *t, int indent)
+print_type(FILE *out, json_t *t, int indent)
 {
 	json_t *v;
 	size_t i;
 
 	if (json_is_string(t)) {
-		printf("%s\n", json_string_value(t));
+		fprintf(out, "%s\n", json_string_value(t));
 	} else if ((v = json_object_get(t, "enum")) != NULL) {
-		fputs("enum (", stdout);
+		fputs("enum (", out);
 		for (i = 0; i < json_array_size(v); i++)
-			printf("%s%s", i ? ", " : "",
+			fprintf(out, "%s%s", i ? ", " : "",
 			    json_string_value(json_array_get(v, i)));
-		fputs(")\n", stdout);
+		fputs(")\n", out);
 	} else if ((v = json_object_get(t, "array")) != NULL) {
-		fputs("array of ", stdout);
-		print_type(v, indent);
+		fputs("array of ", out);
+		print_type(out, v, indent);
 	} else if ((v = json_object_get(t, "alternate")) != NULL) {
-		fputs("one of:\n", stdout);
+		fputs("one of:\n", out);
 		for (i = 0; i < json_array_size(v); i++) {
-			printf("%*s- ", indent + 2, "");
-			print_type(json_array_get(v, i), indent + 4);
+			fprintf(out, "%*s- ", indent + 2, "");
+			print_type(out, json_array_get(v, i), indent + 4);
 		}
 	} else if ((v = json_object_get(t, "ref")) != NULL) {
-		printf("%s (%s)\n", json_string_value(v),
+		fprintf(out, "%s (%s)\n", json_string_value(v),
 		    json_is_true(json_object_get(t, "recursive")) ?
 		    "recursive: it contains itself" : "as above");
 	} else if ((v = json_object_get(t, "unknown")) != NULL) {
-		printf("%s\n", json_string_value(v));
+		fprintf(out, "%s\n", json_string_value(v));
 	} else if (json_array_size(json_object_get(t, "members")) == 0 &&
 	    json_object_get(t, "variants") == NULL) {
-		fputs("{}\n", stdout);
+		fputs("{}\n", out);
 	} else {
-		fputs("object\n", stdout);
-		print_members(t, indent + 2);
+		fputs("object\n", out);
+		print_members(out, t, indent + 2);
 	}
 }
 
 /* Prints the description as text (for --describe without --json). */
 static void
-print_description(json_t *out, const char *meta, const char *name)
+print_description(FILE *out, json_t *desc, const char *meta,
+    const char *name)
 {
 	const char *what = strcmp(meta, "event") == 0 ? "data" : "arguments";
-	json_t *tree = json_object_get(out, "arguments");
+	json_t *tree = json_object_get(desc, "arguments");
 
-	printf("%s %s\n", meta, name);
+	fprintf(out, "%s %s\n", meta, name);
 	if (json_array_size(json_object_get(tree, "members")) == 0 &&
 	    json_object_get(tree, "variants") == NULL)
-		printf("%s: none\n", what);
+		fprintf(out, "%s: none\n", what);
 	else {
-		printf("%s:\n", what);
-		print_members(tree, 2);
+		fprintf(out, "%s:\n", what);
+		print_members(out, tree, 2);
 	}
 	if (strcmp(meta, "command") == 0) {
-		printf("returns: ");
-		print_type(json_object_get(out, "returns"), 0);
-		if (json_is_true(json_object_get(out, "allow-oob")))
-			printf("allowed out-of-band\n");
+		fprintf(out, "returns: ");
+		print_type(out, json_object_get(desc, "returns"), 0);
+		if (json_is_true(json_object_get(desc, "allow-oob")))
+			fprintf(out, "allowed out-of-band\n");
 	}
 }
 
@@ -384,11 +385,11 @@ describe(struct run *r, const char *name)
 		say("query-qmp-schema: malformed type %s: %s", s.badname, s.bad);
 		rc = QX_PROTO;
 	} else if (out != NULL && r->o->json) {
-		if (print_json(r->o, out) < 0)
+		if (print_json(r, out) < 0)
 			rc = stdout_failed(r, errno);
 	} else if (out != NULL) {
-		print_description(out, meta, name);
-		if (fflush(stdout) != 0 || ferror(stdout))
+		print_description(r->out, out, meta, name);
+		if (fflush(r->out) != 0 || ferror(r->out))
 			rc = stdout_failed(r, errno);
 	}
 	json_decref(out);
@@ -435,9 +436,9 @@ list_commands(struct run *r)
 	}
 	qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++)
-		if (printf("%s\n", names[i]) < 0)
+		if (fprintf(r->out, "%s\n", names[i]) < 0)
 			break;
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (fflush(r->out) != 0 || ferror(r->out))
 		rc = stdout_failed(r, errno);
 	free(names);
 	json_decref(reply);

@@ -219,7 +219,7 @@ settled(const struct run *r, json_t *entry)
 static int
 print_state(struct run *r, json_t *v)
 {
-	if (print_json(r->o, v) < 0)
+	if (print_json(r, v) < 0)
 		return stdout_failed(r, errno);
 	return QX_OK;
 }
@@ -383,7 +383,7 @@ wait_migration(struct run *r)
 		if (s == NULL)
 			s = "none";	/* no migration yet: {} */
 		if ((rc = migration_end(info, s)) >= 0) {
-			if (print_json(r->o, info) < 0)
+			if (print_json(r, info) < 0)
 				rc = stdout_failed(r, errno);
 			json_decref(info);
 			return rc;

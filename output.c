@@ -3,9 +3,10 @@
  * output.c: what qmpctl writes.  Results go to stdout as JSON; every
  * failure is one line on stderr; the exit status says which kind.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,10 +20,23 @@
 #include "qmpctl.h"
 
 /*
+ * Returns 1 when the second byte b of a sequence led by lead keeps it
+ * valid UTF-8: not overlong (E0 80-9F, F0 80-8F), not a surrogate
+ * (ED A0-BF), not past U+10FFFF (F4 90-BF).
+ */
+static int
+second_ok(unsigned char lead, unsigned char b)
+{
+	return !(lead == 0xe0 && b < 0xa0) && !(lead == 0xed && b >= 0xa0) &&
+	    !(lead == 0xf0 && b < 0x90) && !(lead == 0xf4 && b >= 0x90);
+}
+
+/*
  * Makes buf safe for one line of a terminal: control characters (C0,
  * DEL and the 8-bit C1 set, U+0080 to U+009F) and bytes that are not
- * UTF-8 become spaces, and a character cut by the end of the buffer is
- * dropped whole.
+ * UTF-8 (overlong forms, surrogates and code points past U+10FFFF
+ * included) become spaces, and a character cut by the end of the buffer
+ * is dropped whole.
  */
 static void
 one_line(char *buf)
@@ -41,11 +55,11 @@ one_line(char *buf)
 		for (i = 1; i < n; i++)
 			if ((p[i] & 0xc0) != 0x80)
 				break;
-		if (i < n) {
-			if (p[i] == '\0') {
-				*p = '\0';	/* cut in the middle */
-				return;
-			}
+		if (i < n && p[i] == '\0') {
+			*p = '\0';	/* cut in the middle */
+			return;
+		}
+		if (i < n || !second_ok(p[0], p[1])) {
 			*p = ' ';
 			n = 1;
 			continue;
@@ -122,8 +136,9 @@ say_failure(const struct run *r)
 		break;
 	case QMP_CAUSE_NO_GREETING:
 		say("%s", qmp_errmsg(r->q));
-		say("hint: another client may hold the monitor: QEMU serves "
-		    "one at a time");
+		say("hint: the guest agent never greets (add --qga); a QEMU "
+		    "monitor does not while another client holds it (QEMU "
+		    "serves one at a time)");
 		break;
 	default:
 		say("%s", qmp_errmsg(r->q));
@@ -169,7 +184,7 @@ exit_status(enum qmp_status st)
 	case QMP_ETIMEOUT:	return QX_TIMEOUT;
 	case QMP_ELOCAL:	return QX_LOCAL;
 	case QMP_ECANCEL:
-		return 128 + (qmpctl_signal ? qmpctl_signal : SIGINT);
+		return io_signal_status();
 	}
 	return QX_LOCAL;
 }
@@ -182,35 +197,30 @@ exit_status(enum qmp_status st)
 int
 stdout_failed(struct run *r, int err)
 {
-	if (qmpctl_signal) {
-		/* A signal came while a slow reader held stdout. */
-		if (!r->stdout_done)
-			say("stdout: interrupted writing");
-		r->stdout_done = 128 + qmpctl_signal;
+	if (r->stdout_done)
 		return r->stdout_done;
-	}
-	if (err == EPIPE) {
+	if (err == EPIPE && !qmpctl_signal)
 		r->stdout_done = QX_PIPE;
-		return QX_PIPE;
-	}
-	if (!r->stdout_done)
-		say("stdout: %s", strerror(err ? err : EIO));
-	r->stdout_done = QX_LOCAL;
-	return QX_LOCAL;
+	else	/* a signal that came while a slow reader held stdout wins */
+		r->stdout_done = io_failure("stdout", qmpctl_signal ? EINTR :
+		    err, IO_WRITE, QX_LOCAL);
+	return r->stdout_done;
 }
 
 /* Returns 0 after writing v as one JSON text and a newline, -1 on error. */
 int
-print_json(const struct options *o, json_t *v)
+print_json(const struct run *r, json_t *v)
 {
-	if (o->raw && qmp_json_is_string(v)) {
+	FILE *out = r->out;
+
+	if (r->o->raw && qmp_json_is_string(v)) {
 		size_t n = json_string_length(v);
 
-		if (fwrite(json_string_value(v), 1, n, stdout) != n)
+		if (fwrite(json_string_value(v), 1, n, out) != n)
 			return -1;
-	} else if (qmp_json_write(stdout, v, o->pretty) < 0)
+	} else if (qmp_json_write(out, v, r->o->pretty) < 0)
 		return -1;
-	if (putchar('\n') == EOF || fflush(stdout) != 0)
+	if (putc('\n', out) == EOF || fflush(out) != 0)
 		return -1;
 	return 0;
 }
@@ -257,13 +267,27 @@ hint_for_error(const struct options *o, json_t *error)
 {
 	const char *desc = json_string_value(json_object_get(error, "desc"));
 	const char *op = desc != NULL ? string_operand_named(o, desc) : NULL;
+	int boolean = desc != NULL && strstr(desc, "expected: boolean") != NULL;
 	const char *eq;
+	json_t *v;
 
 	if (op == NULL)
 		return;
 	eq = strchr(op, '=');
-	say("hint: KEY=VALUE sends a string; for a JSON value write %.*s:=%s",
-	    (int)(eq - op), op, eq + 1);
+	/* The value as given only when it is JSON of the type expected. */
+	v = qmp_json_loadb(eq + 1, strlen(eq + 1), QMP_JSON_DECODE_ANY, NULL);
+	if (boolean ? json_is_boolean(v) : qmp_json_is_number(v))
+		say("hint: KEY=VALUE sends a string; for a JSON value write "
+		    "%.*s:=%s", (int)(eq - op), op, eq + 1);
+	else if (boolean)
+		say("hint: KEY=VALUE sends a string; for a boolean write "
+		    "%.*s:=true or %.*s:=false", (int)(eq - op), op,
+		    (int)(eq - op), op);
+	else
+		say("hint: KEY=VALUE sends a string; for a number write "
+		    "%.*s:=N with N a JSON number, such as %.*s:=1",
+		    (int)(eq - op), op, (int)(eq - op), op);
+	json_decref(v);
 }
 
 /*
@@ -282,7 +306,7 @@ report(struct run *r, enum qmp_status st, json_t *reply)
 	}
 	out = r->o->full ? reply : json_object_get(reply,
 	    st == QMP_OK ? "return" : "error");
-	if (print_json(r->o, out) < 0)
+	if (print_json(r, out) < 0)
 		return stdout_failed(r, errno);
 	if (st == QMP_ECOMMAND) {
 		say("%s", qmp_errmsg(r->q));
@@ -298,10 +322,10 @@ report(struct run *r, enum qmp_status st, json_t *reply)
 int
 finish_stdout(struct run *r, int rc)
 {
-	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int bad = fflush(r->out) != 0 || ferror(r->out);
 	int e = errno;
 
-	if (fclose(stdout) != 0 && !bad) {
+	if (fclose(r->out) != 0 && !bad) {
 		bad = 1;
 		e = errno;
 	}
@@ -316,165 +340,109 @@ finish_stdout(struct run *r, int rc)
 }
 
 /*
- * Opens path for writing (created, emptied) without blocking in open(2),
- * which waits for a reader when path is a FIFO: while it has none, tries
- * again after a growing pause, within the deadline and until a signal.
- * Returns the descriptor (blocking), or -1 with errno set (ETIMEDOUT for
- * the deadline, EINTR for a signal).
- */
-int
-open_output(const struct run *r, const char *path)
-{
-	int fd, ms = 1;
-
-	for (;;) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NONBLOCK, 0666);
-		if (fd >= 0) {
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-			return fd;
-		}
-		if (errno != ENXIO)
-			return -1;
-		if (r->deadline != 0 && qmp_now_ms() >= r->deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		/* Sleeps, but wakes at once on a signal (the pipe). */
-		poll(&(struct pollfd){ r->cancel_fd, POLLIN, 0 }, 1, ms);
-		if (qmpctl_signal) {
-			errno = EINTR;
-			return -1;
-		}
-		ms = ms < 100 ? ms * 2 : 100;
-	}
-}
-
-/* A stream whose writes give way to signals: see signal_stream. */
-struct sigstream {
-	int fd;
-	int cancel_fd;		/* readable once a signal came */
-	int owns_fd;		/* close fd with the stream */
-};
-
-/*
- * Writes all of buf to the stream's descriptor.  A write blocked by a
- * reader that does not read is cut short by a signal (no SA_RESTART), but
- * stdio would write the rest again and block again: this gives up
- * instead, with EINTR, once a signal came.  Returns n, or on failure the
- * bytes written before it, fewer than n, with errno set: never -1, which
- * glibc's large-write path takes for a huge count and reads past the
- * caller's buffer with.
- */
-static ssize_t
-sigstream_write(void *cookie, const char *buf, size_t n)
-{
-	const struct sigstream *ss = cookie;
-	struct pollfd pfd[2] = {
-		{ ss->fd, POLLOUT, 0 }, { ss->cancel_fd, POLLIN, 0 } };
-	size_t done = 0;
-	ssize_t w;
-
-	while (done < n) {
-		if (qmpctl_signal) {
-			errno = EINTR;
-			return (ssize_t)done;
-		}
-		w = write(ss->fd, buf + done, n - done);
-		if (w > 0) {
-			done += (size_t)w;
-			continue;
-		}
-		if (w == 0)
-			errno = EIO;
-		if (w == 0 || (errno != EINTR && errno != EAGAIN))
-			return (ssize_t)done;
-		if (errno == EAGAIN && poll(pfd, 2, -1) < 0 && errno != EINTR)
-			return (ssize_t)done;
-	}
-	return (ssize_t)n;
-}
-
-/*
- * Closes the stream.  One that owns its descriptor (a file's) closes it
- * and frees its state; stdout's state is static and its descriptor stays.
- * Returns 0, or -1 when close failed.
- */
-static int
-sigstream_close(void *cookie)
-{
-	struct sigstream *ss = cookie;
-	int r = 0;
-
-	if (ss->owns_fd) {
-		r = close(ss->fd);
-		free(ss);
-	}
-	return r;
-}
-
-/* Returns a stream on the state ss (see signal_stream), or NULL. */
-static FILE *
-open_sigstream(struct sigstream *ss)
-{
-	static const cookie_io_functions_t io = {
-		.write = sigstream_write, .close = sigstream_close,
-	};
-	FILE *fp = fopencookie(ss, "w", io);
-
-	if (fp != NULL)
-		setvbuf(fp, NULL, _IOFBF, 1 << 16);
-	return fp;
-}
-
-/*
- * Returns a stream writing to fd, a file it owns (fclose closes fd), whose
- * writes a signal can end (see sigstream_write); or NULL with errno set.
- */
-FILE *
-signal_stream(int fd, int cancel_fd)
-{
-	struct sigstream *ss = malloc(sizeof(*ss));
-	FILE *fp;
-
-	if (ss == NULL)
-		return NULL;
-	ss->fd = fd;
-	ss->cancel_fd = cancel_fd;
-	ss->owns_fd = 1;
-	if ((fp = open_sigstream(ss)) == NULL)
-		free(ss);
-	return fp;
-}
-
-/*
- * Puts stdout on a signal stream, so that a signal ends a write that a
- * slow reader blocks.  Its state lives as long as the process.
+ * Puts stdout on an I/O stream (io_stream) in r->out, so that a reader
+ * that stops reading holds qmpctl no longer than -t or a signal.
  */
 void
-setup_stdout(int cancel_fd)
+setup_stdout(struct run *r)
 {
-	static struct sigstream out;
-	FILE *fp;
-
 	fflush(stdout);
-	out.fd = STDOUT_FILENO;
-	out.cancel_fd = cancel_fd;
-	out.owns_fd = 0;
-	if ((fp = open_sigstream(&out)) != NULL)
-		stdout = fp;	/* else plain stdout works, but for this case */
+	r->out = io_stream(r, STDOUT_FILENO, 0);
+	if (r->out == NULL)
+		r->out = stdout;	/* works, but for a stalled reader */
 }
 
 /*
- * Opens *fp for the file name names (--events, --trace): none for NULL,
- * stderr for "-", else the file (a FIFO waits for its reader within the
- * deadline) as a signal stream.  Returns QX_OK, or after a message
- * QX_TIMEOUT, 128+N on a signal, or QX_LOCAL.
+ * Returns NULL when the file open_output opened as fd may be written, or
+ * why not: it must be a FIFO, a character device (/dev/null), or a
+ * regular file with no other link; a FIFO or a regular file must be the
+ * caller's (not one another user put at a guessable path).
+ */
+static const char *
+refuse_output(int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return strerror(errno);
+	if (S_ISCHR(sb.st_mode))
+		return NULL;
+	if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))
+		return S_ISSOCK(sb.st_mode) ? "a socket, not a file or a FIFO" :
+		    "not a regular file, a FIFO or a character device";
+	if (sb.st_uid != geteuid())
+		return "owned by another user: refused";
+	if (S_ISREG(sb.st_mode) && sb.st_nlink > 1)
+		return "a file with other hard links: refused";
+	return NULL;
+}
+
+/*
+ * Opens path for writing (--events, --trace, $QMPCTL_TRACE) without
+ * following a symbolic link and without blocking in open(2), which waits
+ * for a reader when path is a FIFO: while it has none, tries again after
+ * a growing pause, within the deadline and until a signal.  A new file
+ * gets mode 0600 whatever the umask; an existing one must pass
+ * refuse_output, and a regular file is emptied unless append (O_APPEND).
+ * Returns QX_OK with *fd set (O_NONBLOCK: write it with io_write_all),
+ * or the status after a message.
+ */
+int
+open_output(const struct run *r, const char *path, int append, int *fd)
+{
+	int fl = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+	    (append ? O_APPEND : 0), ms = 1, rc;
+	const char *why;
+	struct stat sb;
+
+	for (;;) {
+		memset(&sb, 0, sizeof(sb));
+		if ((*fd = open(path, fl | O_CREAT | O_EXCL, 0600)) >= 0) {
+			fchmod(*fd, 0600);
+			return QX_OK;
+		}
+		if (errno == EEXIST)
+			*fd = open(path, fl);
+		if (*fd >= 0)
+			break;
+		if (errno == ELOOP) {
+			say("%s: a symbolic link: not followed", path);
+			return QX_LOCAL;
+		}
+		if (errno != ENXIO)
+			return io_failure(path, errno, IO_OPEN, QX_LOCAL);
+		/* ENXIO: a FIFO without a reader, a socket, or a device. */
+		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+			say("%s: a socket, not a file or a FIFO", path);
+			return QX_LOCAL;
+		} else if (!S_ISFIFO(sb.st_mode))	/* or gone: sb is 0 */
+			return io_failure(path, ENXIO, IO_OPEN, QX_LOCAL);
+		if ((rc = io_pause(r, ms)) != QX_OK)
+			return io_failure(path, rc == QX_TIMEOUT ? ETIMEDOUT :
+			    EINTR, IO_OPEN, QX_LOCAL);
+		ms = ms < 100 ? ms * 2 : 100;
+	}
+	if ((why = refuse_output(*fd)) != NULL ||
+	    (!append && fstat(*fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    ftruncate(*fd, 0) < 0 && (why = strerror(errno)) != NULL)) {
+		say("%s: %s", path, why);
+		close(*fd);
+		*fd = -1;
+		return QX_LOCAL;
+	}
+	return QX_OK;
+}
+
+/*
+ * Opens *fp for the file name names (--events): none for NULL, stderr
+ * for "-", else the file as open_output opens it, on an io_stream.
+ * Returns QX_OK, or after a message QX_TIMEOUT, 128+N on a signal, or
+ * QX_LOCAL.
  */
 int
 open_stream(const struct run *r, const char *name, FILE **fp)
 {
-	int fd;
+	int fd, rc;
 
 	*fp = NULL;
 	if (name == NULL)
@@ -483,19 +451,11 @@ open_stream(const struct run *r, const char *name, FILE **fp)
 		*fp = stderr;
 		return QX_OK;
 	}
-	fd = open_output(r, name);
-	if (fd >= 0 && (*fp = signal_stream(fd, r->cancel_fd)) != NULL)
+	if ((rc = open_output(r, name, 0, &fd)) != QX_OK)
+		return rc;
+	if ((*fp = io_stream(r, fd, 1)) != NULL)
 		return QX_OK;
-	if (fd >= 0)
-		close(fd);
-	if (qmpctl_signal) {
-		say("%s: interrupted waiting for a reader", name);
-		return 128 + qmpctl_signal;
-	}
-	if (errno == ETIMEDOUT) {
-		say("%s: timed out waiting for a reader", name);
-		return QX_TIMEOUT;
-	}
 	say("%s: %s", name, strerror(errno));
+	close(fd);
 	return QX_LOCAL;
 }

@@ -131,7 +131,7 @@ static const struct option_def {
 		{ NULL, 0, NULL, "Other:" },
 	{ "trace", OPT_TRACE, "FILE", "write every message sent and received "
 	    "to FILE\n(- for stderr), one JSON object a line; also\n"
-	    "$QMPCTL_TRACE" },
+	    "$QMPCTL_TRACE, which appends" },
 	{ "help", 'h', NULL, "print this help and exit" },
 	{ "version", 'V', NULL, "print the version and exit" },
 };
@@ -322,6 +322,7 @@ print_and_exit(int c)
 {
 	struct run r = { 0 };
 
+	r.out = stdout;
 	if (c == 'h')
 		usage();
 	else
@@ -373,7 +374,7 @@ take_option(struct options *o, int c, char *arg, const char *given)
 	case OPT_READY_FD:
 		o->ready_fd = (int)parse_long("--ready-fd", arg, 3, INT_MAX);
 		break;
-	case OPT_TRACE: o->trace = arg; break;
+	case OPT_TRACE: o->trace = arg; o->trace_append = 0; break;
 	case OPT_EXEC: o->exec = 1; break;
 	case OPT_GET: o->get_path = arg; break;
 	case OPT_PUT: o->put_path = arg; break;
@@ -407,6 +408,7 @@ parse_options(struct options *o, int argc, char **argv)
 	memcpy(orig, argv, sizeof(*orig) * ((size_t)argc + 1));
 	o->max_size = QMP_DEFAULT_MAX_SIZE;
 	o->trace = getenv("QMPCTL_TRACE");
+	o->trace_append = 1;
 	o->count = 1;
 	o->ready_fd = -1;
 	getopt_tables(longopts, shortopts);
@@ -449,6 +451,9 @@ check_event_options(const struct options *o)
 	if (o->qga && (o->job_id != NULL || o->wait_migration))
 		usage_error("the guest agent has no jobs and no migrations: "
 		    "--qga excludes --wait-job and --wait-migration");
+	if (o->qga && o->nalts > 0)
+		usage_error("the guest agent sends no events: --qga excludes "
+		    "--wait-event and --fail-event");
 }
 
 /*
@@ -488,6 +493,57 @@ check_descriptors(const struct options *o, unsigned closed)
 		}
 	if (o->ready_fd >= 0)
 		check_writable("--ready-fd", o->ready_fd, closed);
+}
+
+/*
+ * The rules for descriptors given by number; exits with a usage error
+ * when one would serve in two roles: -s fd:N as stdin, stdout or stderr
+ * (results would be written into the monitor), or as --ready-fd or
+ * --pass-fd, or --ready-fd as a --pass-fd too.
+ */
+static void
+check_fd_roles(const struct options *o, const struct qmp_addr *addr)
+{
+	int sock = addr->kind == QMP_ADDR_FD ? addr->fd : -1;
+	size_t i;
+
+	if (sock >= 0 && sock <= 2)
+		usage_error("-s fd:%d: descriptors 0, 1 and 2 are stdin, stdout "
+		    "and stderr, not a socket to the server", sock);
+	if (sock >= 0 && sock == o->ready_fd)
+		usage_error("descriptor %d is both -s fd:%d and --ready-fd",
+		    sock, sock);
+	for (i = 0; i < o->npass_fds; i++) {
+		if (o->pass_fds[i] == sock)
+			usage_error("descriptor %d is both -s fd:%d and "
+			    "--pass-fd", sock, sock);
+		if (o->pass_fds[i] == o->ready_fd)
+			usage_error("descriptor %d is both --ready-fd and "
+			    "--pass-fd", o->ready_fd);
+	}
+}
+
+/*
+ * Exits with a usage error when --put's stdin cannot be read: closed
+ * when qmpctl started (closed: as for check_options), a directory, or
+ * open for writing only.  Checked before connecting, so that no
+ * guest-file-open (which empties the guest file) is ever sent for it.
+ */
+static void
+check_put_stdin(const struct options *o, unsigned closed)
+{
+	struct stat sb;
+	int fl;
+
+	if (o->put_path == NULL)
+		return;
+	if (closed & 1u << STDIN_FILENO)
+		usage_error("--put copies stdin, which is closed");
+	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISDIR(sb.st_mode))
+		usage_error("--put copies stdin, which is a directory");
+	fl = fcntl(STDIN_FILENO, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+		usage_error("--put copies stdin, which is not open for reading");
 }
 
 /* Returns how many of --exec, --get and --put o holds. */
@@ -600,6 +656,8 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
 	    addr->kind != QMP_ADDR_FD)
 		usage_error("--pass-fd works on unix sockets only");
+	check_fd_roles(o, addr);
+	check_put_stdin(o, closed);
 	check_descriptors(o, closed);
 }
 
@@ -756,7 +814,7 @@ connect_and_greet(struct run *r, const struct qmp_addr *addr)
 	qmp_set_cancel_fd(r->q, r->cancel_fd);
 	qmp_set_cancel_flag(r->q, &qmpctl_signal);
 	qmp_set_event_handler(r->q, on_event, r);
-	if (r->trace != NULL)
+	if (r->trace_fd >= 0)
 		qmp_set_trace(r->q, on_trace, r);
 	if (o->listen_addr != NULL)
 		st = qmp_listen(r->q, addr);
@@ -773,7 +831,7 @@ connect_and_greet(struct run *r, const struct qmp_addr *addr)
 		say_failure(r);
 		return exit_status(st);
 	}
-	if (o->greeting && print_json(o, qmp_greeting(r->q)) < 0)
+	if (o->greeting && print_json(r, qmp_greeting(r->q)) < 0)
 		return stdout_failed(r, errno);
 	return QX_OK;
 }
@@ -785,21 +843,18 @@ connect_and_greet(struct run *r, const struct qmp_addr *addr)
 static int
 signal_ready(const struct run *r)
 {
-	int fd = r->o->ready_fd;
-	ssize_t n;
+	int fd = r->o->ready_fd, rc;
+	char name[32];
 
 	if (fd < 0)
 		return QX_OK;
-	errno = 0;
-	while ((n = write(fd, "\n", 1)) < 0 && errno == EINTR &&
-	    !qmpctl_signal)
-		continue;
-	if (n == 1 && close(fd) == 0)
-		return QX_OK;
-	say("--ready-fd %d: %s", fd, strerror(errno ? errno : EIO));
-	if (n != 1)
-		close(fd);
-	return qmpctl_signal ? 128 + qmpctl_signal : QX_LOCAL;
+	snprintf(name, sizeof(name), "--ready-fd %d", fd);
+	if (io_write_all(r, fd, "\n", 1) == 0)
+		return close(fd) == 0 ? QX_OK :
+		    io_failure(name, errno, IO_WRITE, QX_LOCAL);
+	rc = io_failure(name, errno, IO_WRITE, QX_LOCAL);
+	close(fd);
+	return rc;
 }
 
 /*
@@ -833,8 +888,8 @@ run_command(struct run *r, json_t *cmd, int first)
 	    !o->full) {
 		n = json_string_length(ret);
 		rc = QX_OK;
-		if (fwrite(json_string_value(ret), 1, n, stdout) != n ||
-		    fflush(stdout) != 0)
+		if (fwrite(json_string_value(ret), 1, n, r->out) != n ||
+		    fflush(r->out) != 0)
 			rc = stdout_failed(r, errno);
 	} else
 		rc = report(r, st, reply);
@@ -900,9 +955,11 @@ run(struct run *r, json_t *cmd)
 static int
 end_run(struct run *r, int rc)
 {
+	int trc;
+
 	qmp_free(r->q);
-	if (close_trace(r) < 0 && rc == QX_OK)
-		rc = QX_LOCAL;
+	if ((trc = close_trace(r)) != QX_OK && rc == QX_OK)
+		rc = trc;
 	qmp_framer_free(&r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
@@ -911,7 +968,10 @@ end_run(struct run *r, int rc)
 	if (r->log != NULL && r->log != stderr && fclose(r->log) != 0 &&
 	    r->log_errno == 0)
 		r->log_errno = errno;
-	if (r->log_errno != 0 && !(r->log_errno == EINTR && qmpctl_signal)) {
+	if (r->log_errno == ETIMEDOUT && rc == QX_OK)
+		rc = QX_TIMEOUT;	/* said when it happened */
+	else if (r->log_errno != 0 && r->log_errno != ETIMEDOUT &&
+	    !(r->log_errno == EINTR && qmpctl_signal)) {
 		say("%s: %s", r->o->events_log, strerror(r->log_errno));
 		if (rc == QX_OK)
 			rc = QX_LOCAL;
@@ -940,10 +1000,15 @@ main(int argc, char **argv)
 		say("stdout: %s", strerror(EBADF));
 		return o.exec ? QX_EXEC_OWN : QX_LOCAL;
 	}
-	setup_stdout(r.cancel_fd);
+	r.trace_fd = -1;
+	setup_stdout(&r);
 	r.held = must(json_array());
 	qmp_framer_init(&r.in, o.max_size);
 	rc = first_command(&r, &cmd);
+	if (rc == QX_OK && r.deadline != 0 && qmp_now_ms() >= r.deadline) {
+		say("timed out reading the input, before connecting");
+		rc = QX_TIMEOUT;
+	}
 	if (rc == QX_OK)
 		rc = open_stream(&r, o.events_log, &r.log);
 	if (rc == QX_OK)

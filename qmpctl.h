@@ -12,6 +12,8 @@
  *   trace.c       --trace: what went over the wire
  *   agent.c       --exec, --get and --put: programs and files in the guest
  *   base64.c      base64 for the agent's data (base64.h)
+ *   cli_io.c      waits, reads and writes within -t and until a signal
+ *                 (cli_io.h)
  */
 #ifndef QMPCTL_H
 #define QMPCTL_H
@@ -21,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "cli_io.h"
 #include "qmp_core.h"
 
 /*
@@ -103,6 +106,7 @@ struct options {
 	int wait_migration;
 	int ready_fd;		/* --ready-fd, or -1 */
 	const char *trace;	/* --trace FILE or $QMPCTL_TRACE */
+	int trace_append;	/* it came from $QMPCTL_TRACE: append to it */
 };
 
 /* The run's state, passed to whatever needs it. */
@@ -111,6 +115,7 @@ struct run {
 	struct qmp *q;
 	int64_t deadline;	/* CLOCK_MONOTONIC ms for -t, or 0 */
 	int cancel_fd;		/* readable once a signal came */
+	FILE *out;		/* stdout, through io_stream */
 	int stdout_done;	/* stdout failed and was reported */
 	/* commands from stdin */
 	struct qmp_framer in;
@@ -135,7 +140,7 @@ struct run {
 	json_t *job_end;	/* its BLOCK_JOB_COMPLETED/CANCELLED data */
 	/* --wait-migration */
 	int migration_events;	/* MIGRATION events since the last look */
-	FILE *trace;		/* --trace */
+	int trace_fd;		/* --trace, or -1 */
 	int trace_errno;	/* the first failure writing it */
 	/* --exec */
 	int exec_status;	/* the program's exit status, once known */
@@ -153,18 +158,16 @@ void say_failure(const struct run *);
 void *must(void *p);
 int exit_status(enum qmp_status);
 int stdout_failed(struct run *, int err);
-int print_json(const struct options *, json_t *v);
+int print_json(const struct run *, json_t *v);
 int report(struct run *, enum qmp_status, json_t *reply);
 int finish_stdout(struct run *, int rc);
-int open_output(const struct run *, const char *path);
-void setup_stdout(int cancel_fd);
-FILE *signal_stream(int fd, int cancel_fd);
+int open_output(const struct run *, const char *path, int append, int *fd);
+void setup_stdout(struct run *);
 int open_stream(const struct run *, const char *name, FILE **fp);
 
 /* input.c */
 int read_input(const struct run *, int fd, const char *name, char **buf,
     size_t *len);
-int wait_input(const struct run *, int fd, const char *name);
 json_t *load_args(const struct run *, const char *spec);
 json_t *operand_args(int argc, char **argv, json_t *base);
 int next_command(struct run *, json_t **cmd);

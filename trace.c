@@ -10,14 +10,16 @@
  * one (the agent's 0xFF, stale or malformed bytes), a character a byte
  * (U+0000 to U+00FF), so that any bytes make a valid JSON string.
  * "fds" counts descriptors passed with a message.  The trace never
- * changes what qmpctl does: a failure to write it is said once, at the
- * end.
+ * changes what qmpctl does: a failure to write it is said once, when it
+ * happens; only a trace that holds the run to -t's deadline (a reader
+ * that stopped reading) ends it with status 8.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -43,6 +45,27 @@ write_raw(FILE *fp, const char *bytes, size_t n)
 	putc('"', fp);
 }
 
+/*
+ * Writes one trace line, whole, in one write(2) where the file takes it
+ * so (a regular file: with $QMPCTL_TRACE's O_APPEND, parallel runs
+ * interleave whole lines only).  A failure is said once, at once; it
+ * changes the exit status only at -t's deadline (see close_trace).
+ */
+static void
+put_line(struct run *r, const char *line, size_t n)
+{
+	if (io_write_all(r, r->trace_fd, line, n) == 0)
+		return;
+	r->trace_errno = errno ? errno : EIO;
+	if (r->trace_errno == EINTR && qmpctl_signal)
+		return;		/* the signal is the run's end */
+	if (r->trace_errno == ETIMEDOUT)
+		say("%s: timed out writing the trace", r->o->trace);
+	else
+		say("%s: %s (the trace stops here; the run goes on)",
+		    r->o->trace, strerror(r->trace_errno));
+}
+
 /* The trace handler: one line for what went over the wire. */
 void
 on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
@@ -51,10 +74,18 @@ on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
 	struct run *r = ctx;
 	struct timespec ts;
 	json_t *msg = NULL;
-	FILE *fp = r->trace;
+	char *line = NULL;
+	size_t n = 0;
+	FILE *fp;
 
-	if (fp == NULL || r->trace_errno != 0)
+	if (r->trace_fd < 0 || r->trace_errno != 0)
 		return;
+	if ((fp = open_memstream(&line, &n)) == NULL) {
+		r->trace_errno = errno ? errno : ENOMEM;
+		say("%s: %s (the trace stops here; the run goes on)",
+		    r->o->trace, strerror(r->trace_errno));
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (is_msg)
 		msg = qmp_json_loadb(bytes, len, QMP_JSON_DECODE_ANY, NULL);
@@ -72,33 +103,44 @@ on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
 	if (nfds > 0)
 		fprintf(fp, ",\"fds\":%zu", nfds);
 	fputs("}\n", fp);
-	if (fflush(fp) != 0 || ferror(fp))
-		r->trace_errno = errno ? errno : EIO;
+	if (fclose(fp) == 0)
+		put_line(r, line, n);
+	free(line);
 }
 
 /*
  * Opens the trace that --trace or $QMPCTL_TRACE names (- for stderr; an
- * empty $QMPCTL_TRACE is none).  Returns QX_OK, or the status after a
- * message.
+ * empty $QMPCTL_TRACE is none): --trace empties a file, $QMPCTL_TRACE
+ * appends to it.  Returns QX_OK, or the status after a message.
  */
 int
 open_trace(struct run *r)
 {
-	if (r->o->trace != NULL && *r->o->trace == '\0')
+	const char *name = r->o->trace;
+
+	r->trace_fd = -1;
+	if (name == NULL || *name == '\0')
 		return QX_OK;
-	return open_stream(r, r->o->trace, &r->trace);
+	if (strcmp(name, "-") == 0) {
+		r->trace_fd = STDERR_FILENO;
+		return QX_OK;
+	}
+	return open_output(r, name, r->o->trace_append, &r->trace_fd);
 }
 
-/* Closes the trace.  Returns 0, or -1 after saying why it failed. */
+/*
+ * Closes the trace.  Returns QX_TIMEOUT when writing it met -t's
+ * deadline (said already), else QX_OK: any other failure was said and
+ * changes nothing else.
+ */
 int
 close_trace(struct run *r)
 {
-	if (r->trace != NULL && r->trace != stderr && fclose(r->trace) != 0 &&
-	    r->trace_errno == 0)
+	if (r->trace_fd > STDERR_FILENO && close(r->trace_fd) != 0 &&
+	    r->trace_errno == 0) {
 		r->trace_errno = errno;
-	r->trace = NULL;
-	if (r->trace_errno == 0 || (r->trace_errno == EINTR && qmpctl_signal))
-		return 0;
-	say("%s: %s", r->o->trace, strerror(r->trace_errno));
-	return -1;
+		say("%s: %s", r->o->trace, strerror(errno));
+	}
+	r->trace_fd = -1;
+	return r->trace_errno == ETIMEDOUT ? QX_TIMEOUT : QX_OK;
 }

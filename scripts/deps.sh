@@ -41,6 +41,13 @@ if [ "$what" = check ]; then
 	need zsh zsh
 	need fish fish
 	[ -x /usr/bin/time ] || missing="$missing time"
+	# make check-portable: musl (Alpine) and 32-bit builds, syntax only.
+	need musl-gcc musl-tools
+	if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] &&
+	    ! printf '#include <stdio.h>\n' |
+	    cc -m32 -fsyntax-only -x c - 2>/dev/null; then
+		missing="$missing gcc-multilib"
+	fi
 fi
 
 [ -z "$missing" ] && exit 0

@@ -49,6 +49,8 @@
 #                  must see the connection close
 #   signal_wait_wchan  instead, send it once /proc/PID/wchan (where qmpctl
 #                  sleeps in the kernel) matches this extended regexp
+#   signal_wait_wchar  instead, send it once qmpctl wrote at least this many
+#                  bytes (/proc/PID/io's wchar): a stalled stdout is full
 #   fifo           names, one a line, of FIFOs made in @T@ before the run
 #   stdout_stall   (empty) in a signal case, stdout is a FIFO that nobody
 #                  reads, so that qmpctl blocks writing once it is full
@@ -219,6 +221,8 @@ f_run_signal() {
     wait_until 10 test -e "$(f_subst "$(f_line signal_wait_path)")"
   elif f_has signal_wait_wchan; then
     wait_until 10 _f_wchan "$pid" "$(f_line signal_wait_wchan)"
+  elif f_has signal_wait_wchar; then
+    wait_until 10 _f_wchar "$pid" "$(f_line signal_wait_wchar)"
   else
     wait_until 10 f_recv_matches
   fi || {
@@ -244,6 +248,11 @@ _f_sent_jq() {
   [[ $(tr -d '\377' <"$F_DIR/recv" | jq -s "$1" 2>/dev/null) == true ]]
 }
 _f_wchan() { grep -qE -- "$2" "/proc/$1/wchan" 2>/dev/null; }
+_f_wchar() {
+  local w
+  w=$(sed -n 's/^wchar: //p' "/proc/$1/io" 2>/dev/null)
+  [[ -n $w && $w -ge $2 ]]
+}
 
 # f_secs US: print microseconds US as seconds with 3 decimals.
 f_secs() { printf '%d.%03d' $(( $1 / 1000000 )) $(( $1 % 1000000 / 1000 )); }

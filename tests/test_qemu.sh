@@ -337,7 +337,7 @@ test_busy_monitor_times_out() {
   local ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
   assert_fails 8 '[Tt][Ii][Mm][Ee]' "second client on a busy monitor"
   assertEquals "a hint names the likely cause; $(ctx)" \
-    "qmpctl: hint: another client may hold the monitor: QEMU serves one at a time" \
+    "qmpctl: hint: the guest agent never greets (add --qga); a QEMU monitor does not while another client holds it (QEMU serves one at a time)" \
     "$(sed -n 2p "$T/err")"
   assertTrue "-t 0.5 must end the run in < 3 s, took ${ms} ms" "[ $ms -lt 3000 ]"
   assertTrue "-t 0.5 must not end before 0.5 s, took ${ms} ms" "[ $ms -ge 450 ]"
