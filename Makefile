@@ -48,6 +48,10 @@ HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h cli_io.h
 
 all: qmpctl
 
+# The product's sources, one line: for tests that build a variant of qmpctl.
+srcs:
+	@echo $(SRCS)
+
 qmpctl: $(SRCS) $(HDRS)
 	$(CC) $(QCFLAGS) $(LDFLAGS) -o $@ $(SRCS) $(QLDLIBS)
 
@@ -256,4 +260,4 @@ clean:
 	    bench/qmpctl-static-jansson bench/qmpctl-static
 	rm -rf build qmpctl-$(VERSION).tar.gz
 
-.PHONY: all deps check check-portable unit demo install uninstall lint clean
+.PHONY: all srcs deps check check-portable unit demo install uninstall lint clean
