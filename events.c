@@ -154,7 +154,7 @@ on_event(void *ctx, json_t *event)
 	    fputc('\n', r->log) == EOF || fflush(r->log) != 0))
 		r->log_errno = errno ? errno : EIO;
 	if (r->o->job_id != NULL || r->o->wait_migration)
-		watch_event(r, event);
+		note_wait_event(r, event);
 	if (r->o->nalts == 0)
 		return;
 	k = event_kind(r->o, event);
