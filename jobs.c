@@ -49,7 +49,8 @@ static const struct {
 	{ "null", 8 },
 };
 
-enum { S_UNDEFINED = 0, S_PAUSED = 3, S_STANDBY = 5, S_PENDING = 7,
+enum { S_UNDEFINED = 0, S_PAUSED = 3, S_READY = 4, S_STANDBY = 5,
+    S_WAITING = 6, S_PENDING = 7,
     S_ABORTING = 8, S_CONCLUDED = 9, S_NULL = 10 };
 
 #define NSTATUSES	(sizeof(statuses) / sizeof(statuses[0]))
@@ -303,6 +304,8 @@ sample_job(struct run *r, json_t *entry)
 	s.status = statuses[status_of(entry) < 0 ? 0 :
 	    status_of(entry)].name;
 	s.moving = cur;
+	s.idle = status_of(entry) == S_READY || status_of(entry) == S_STANDBY ||
+	    status_of(entry) == S_WAITING || status_of(entry) == S_PENDING;
 	s.done = number_of(cur);
 	s.total = number_of(total);
 	s.percent = s.total > 0 ? 100 * s.done / s.total : 0;

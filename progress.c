@@ -240,7 +240,7 @@ progress_sample(struct run *r, const struct sample *s)
 
 	same = p->moved == NULL ? s->moving == NULL : s->moving != NULL &&
 	    qmp_json_equal(p->moved, s->moving);
-	if (!same) {
+	if (!same || s->idle) {
 		json_incref(s->moving);
 		json_decref(p->moved);
 		p->moved = s->moving;

@@ -241,6 +241,8 @@ struct sample {
 	double done, total;	/* bytes, for the terminal line; total 0:
 				   unknown */
 	double percent;
+	int idle;		/* it waits for a command (a ready mirror):
+				   --stall does not count this time */
 	json_t *line;		/* --progress's members, without "time" */
 };
 int progress_start(struct run *);

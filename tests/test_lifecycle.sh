@@ -202,7 +202,8 @@ test_cancel_ready_mirror_does_not_pivot() {
   run_q -s "$QSD_SOCK" -c blockdev-mirror job-id=m1 device=src target=tgt \
     sync=full --wait-job m1:ready
   assert_rc 0 "mirror to ready"
-  run_q -t 1 -s "$QSD_SOCK" -n --wait-job m1 --cancel --events "$T/events"
+  # Ready, it waits for job-complete: --stall does not count that time.
+  run_q -t 1 -s "$QSD_SOCK" -n --wait-job m1 --cancel --events "$T/events" --stall 0.3
   assert_rc 8 "ready mirror, --cancel"
   lc_err 'qmpctl: timed out waiting for job m1 to reach concluded (it is ready)' \
     'qmpctl: job m1 cancelled'
