@@ -143,7 +143,7 @@ test_cancel_on_deadline() {
   lc_qsd || { fail "could not start qemu-storage-daemon"; return 0; }
   # Without --cancel (today's behaviour), the job keeps running.
   lc_slow j0
-  run_q -t 1 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j0
+  run_q -t 2 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j0
   assert_rc 8 "no --cancel"
   lc_err 'qmpctl: timed out waiting for job j0 to reach concluded (it is running)'
   lc_jobs_are 'map(select(.id == "j0")) | .[0].status == "running"' "no --cancel"
@@ -152,7 +152,7 @@ test_cancel_on_deadline() {
 
   # With it: cancelled before qmpctl exits, the status still 8.
   lc_slow j1 auto-dismiss:=false
-  run_q -t 1 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j1 --cancel
+  run_q -t 2 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j1 --cancel
   assert_rc 8 "--cancel at -t"
   lc_err 'qmpctl: timed out waiting for job j1 to reach concluded (it is running)' \
     'qmpctl: job j1 cancelled'
@@ -162,7 +162,7 @@ test_cancel_on_deadline() {
 
   # --dismiss as well: nothing is left.
   lc_slow j2 auto-dismiss:=false
-  run_q -t 1 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j2 --cancel --dismiss
+  run_q -t 2 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j2 --cancel --dismiss
   assert_rc 8 "--cancel --dismiss at -t"
   lc_err 'qmpctl: timed out waiting for job j2 to reach concluded (it is running)' \
     'qmpctl: job j2 cancelled, and dismissed'
@@ -237,7 +237,8 @@ test_second_signal_ends_the_grace() {
   lc_bg bg -t 60 -s "$VM_SOCK" -c migrate "uri=exec:echo \$\$ >$pidf; exec sleep 30" \
     --wait-migration --cancel --cancel-grace 30 --progress "$T/m.progress"
   assert_that "the wait must start" wait_until 10 lc_started "$T/m.progress"
-  [[ -s $pidf ]] && track_pid "$(cat "$pidf")"
+  assert_that "the destination must start" wait_until 10 lc_started "$pidf"
+  track_pid "$(cat "$pidf")"
   kill -TERM "$BG_PID"
   # The grace has started once the first signal was reported.
   assert_that "the first signal must be reported" \
@@ -297,8 +298,12 @@ test_dismiss_after_success_and_failure() {
 test_finalize_pending_job() {
   lc_qsd || { fail "could not start qemu-storage-daemon"; return 0; }
   # Without --finalize, the job waits at pending until -t.
-  run_q -t 1 -s "$QSD_SOCK" -c blockdev-backup job-id=j1 device=src target=nul \
-    sync=full auto-finalize:=false auto-dismiss:=false --wait-job j1
+  run_q -s "$QSD_SOCK" -c blockdev-backup job-id=j1 device=src target=nul \
+    sync=full auto-finalize:=false auto-dismiss:=false
+  assert_ok "start j1"
+  run_q -s "$QSD_SOCK" -c query-jobs --until id=j1 --until status=pending
+  assert_rc 0 "j1 reaches pending"
+  run_q -t 0.5 -s "$QSD_SOCK" -n --wait-job j1
   assert_rc 8 "pending, no --finalize"
   lc_err 'qmpctl: timed out waiting for job j1 to reach concluded (it is pending)'
   run_q -s "$QSD_SOCK" -n --wait-job j1 --finalize --dismiss --trace "$T/trace"
@@ -382,7 +387,7 @@ test_terminal_line() {
   lc_qsd || { fail "could not start qemu-storage-daemon"; return 0; }
   lc_slow j1
   # Under a pseudo-terminal (script(1)): the line is drawn, then erased.
-  timeout -k 2 20 script -qec "$(printf '%q ' "$QMPCTL" -t 1.5 -s "$QSD_SOCK" \
+  timeout -k 2 20 script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
     "${LC_ARGS[@]}" --wait-job j1 --cancel)" /dev/null </dev/null >"$T/tty" 2>&1
   assert_that "the line is drawn: [$(cat -v "$T/tty")]" \
     grep -q $'\rjob j1 (backup) running  0.4%  0.1/16.0 MiB' "$T/tty"
@@ -390,7 +395,7 @@ test_terminal_line() {
     grep -q $'\r\e\\[Kqmpctl: timed out waiting for job j1' "$T/tty"
   # stderr a file: no line, only the messages.
   lc_slow j2
-  run_q -t 1.5 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j2 --cancel
+  run_q -t 2 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j2 --cancel
   assert_rc 8 "stderr a file"
   lc_err 'qmpctl: timed out waiting for job j2 to reach concluded (it is running)' \
     'qmpctl: job j2 cancelled'
@@ -414,7 +419,7 @@ _lc_asked_twice() { [[ $(grep -c '"execute":"query-status"' "$1" 2>/dev/null) -g
 
 test_until_deadline_and_errors() {
   lc_vm lcd -S || { fail "could not start QEMU"; return 0; }
-  run_q -t 0.5 -s "$VM_SOCK" -c query-status --until status=running
+  run_q -t 1.5 -s "$VM_SOCK" -c query-status --until status=running
   assert_fails 8 '^qmpctl: timed out waiting for query-status to pass --until \(last: \{"status":"prelaunch","singlestep":false,"running":false\}\)$' \
     "--until at the deadline"
   # A command error: at once, status 1.
