@@ -143,7 +143,8 @@ static const struct option_def {
 	{ "progress", OPT_PROGRESS, "FILE", "write the job's or migration's "
 	    "progress to FILE\n(- for stderr), one JSON line a poll" },
 	{ "interval", OPT_INTERVAL, "SECONDS", "the period of --progress and "
-	    "the polls (default\n1), and of --until's tries" },
+	    "the polls (default\n1), and of --until's tries (default: from "
+	    "50 ms,\ngrowing to 1 s)" },
 	{ "stall", OPT_STALL, "SECONDS", "fail (status 8) when the job's or "
 	    "migration's\nprogress stays the same for SECONDS" },
 	{ "ready-fd", OPT_READY_FD, "N", "once connected, before the first "
@@ -207,7 +208,7 @@ usage(void)
 	    "Exit status: 0 success, 1 the server answered with an error, 2 "
 	    "usage,\n3 cannot connect, 4 no valid greeting, 5 negotiation "
 	    "failed, 6 connection\nlost before the reply, 7 protocol error, "
-	    "8 timeout, 9 local failure,\n10 a --fail-event came or the job or "
+	    "8 timeout (or --stall), 9 local\nfailure, 10 a --fail-event came or the job or "
 	    "migration failed, 141 stdout's\nreader left, 128+N killed by "
 	    "signal N (SIGHUP, SIGINT, SIGTERM).\n"
 	    "With --exec: the program's status, 128+N if signal N killed it, "
