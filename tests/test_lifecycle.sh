@@ -378,7 +378,7 @@ test_progress_lines_of_a_job() {
   local cur
   for cur in $(grep -o '"current":[0-9]*' "$T/p" | cut -d: -f2 | sort -u); do
     assert_that "current $cur appears as QEMU sent it" \
-      grep -qE "\"current-progress\": ?$cur[,}]" "$T/trace"
+      grep -qE "\"current-progress\": ?${cur}[,}]" "$T/trace"
   done
   assert_that "the totals are QEMU's text" grep -q '"total":16777216}$' "$T/p"
 }
