@@ -117,7 +117,7 @@ reached(const struct run *r, int s)
 
 /* Replaces *slot's reference with a new one to v. */
 static void
-keep(json_t **slot, json_t *v)
+replace_ref(json_t **slot, json_t *v)
 {
 	json_incref(v);
 	json_decref(*slot);
@@ -170,12 +170,12 @@ note_wait_event(struct run *r, json_t *event)
 		return;
 	if (strcmp(name, "JOB_STATUS_CHANGE") == 0 && names(data, "id", id)) {
 		note_status(r, status_of(data));
-		keep(&r->job.last, data);
+		replace_ref(&r->job.last, data);
 	} else if ((strcmp(name, "BLOCK_JOB_COMPLETED") == 0 ||
 	    strcmp(name, "BLOCK_JOB_CANCELLED") == 0) &&
 	    names(data, "device", id)) {
 		r->job.cancelled = strcmp(name, "BLOCK_JOB_CANCELLED") == 0;
-		keep(&r->job.end, data);
+		replace_ref(&r->job.end, data);
 	} else
 		return;
 	r->job.seen = 1;
@@ -224,7 +224,7 @@ query_job(struct run *r, json_t **entry, int quiet)
 	} while (r->job.events_since_query);
 	if (*entry != NULL) {
 		note_status(r, status_of(*entry));
-		keep(&r->job.last, *entry);
+		replace_ref(&r->job.last, *entry);
 	}
 	return QX_OK;
 }
