@@ -393,6 +393,15 @@ test_terminal_line() {
     grep -q $'\rjob j1 (backup) running  0.4%  0.1/16.0 MiB' "$T/tty"
   assert_that "and erased before the message: [$(cat -v "$T/tty")]" \
     grep -q $'\r\e\\[Kqmpctl: timed out waiting for job j1' "$T/tty"
+  # With --progress, a terminal gets no line either.
+  lc_slow j3
+  timeout -k 2 20 script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
+    "${LC_ARGS[@]}" --wait-job j3 --cancel --progress "$T/j3.progress")" /dev/null \
+    </dev/null >"$T/tty3" 2>&1
+  assertEquals "--progress: no line on the terminal; [$(cat -v "$T/tty3")]" \
+    "$(printf '{}\r\nqmpctl: timed out waiting for job j3 to reach concluded (it is running)\r\nqmpctl: job j3 cancelled\r')" \
+    "$(cat "$T/tty3")"
+  assert_that "--progress: the lines went to the file" lc_started "$T/j3.progress"
   # stderr a file: no line, only the messages.
   lc_slow j2
   run_q -t 2 -s "$QSD_SOCK" "${LC_ARGS[@]}" --wait-job j2 --cancel
