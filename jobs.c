@@ -425,8 +425,8 @@ say_job_end(struct run *r, int end)
 
 /*
  * Says how the cancel went, after it failed with status rc (or, with
- * end, that the grace ended).  Returns 128+N when a signal ended the
- * grace, else 0.
+ * end, that the grace ended), with the job's status seen since the
+ * cancel, if any.  Returns 128+N when a signal ended the grace, else 0.
  */
 static int
 say_cancel_failed(struct run *r, int rc, int end)
@@ -434,15 +434,18 @@ say_cancel_failed(struct run *r, int rc, int end)
 	const char *id = r->o->job_id;
 	const char *now = json_string_value(json_object_get(r->job.last,
 	    "status"));
+	char its[96] = "";
 
+	if (now != NULL)
+		snprintf(its, sizeof(its), " (it is %s)", now);
 	if (end == END_SIGNAL || rc == 128 + qmpctl_signal) {
-		say("job %s: interrupted again while it was being cancelled "
-		    "(it is %s)", id, now ? now : "?");
+		say("job %s: interrupted again while it was being cancelled%s",
+		    id, its);
 		return 128 + qmpctl_signal;
 	}
 	if (end == END_DEADLINE || rc == QX_TIMEOUT)
-		say("job %s did not stop within %g s of job-cancel (it is %s)",
-		    id, r->o->cancel_grace, now ? now : "?");
+		say("job %s did not stop within %g s of job-cancel%s", id,
+		    r->o->cancel_grace, its);
 	else
 		say("job %s: %s", id, qmp_errmsg(r->q));
 	return 0;
@@ -487,6 +490,8 @@ cancel_job(struct run *r)
 	int rc, ended;
 
 	grace_start(r);
+	json_decref(r->job.last);	/* from now on: what the cancel did */
+	r->job.last = NULL;
 	rc = job_verb(r, "job-cancel", 1);
 	if (rc != QX_OK && rc != QX_COMMAND)
 		return say_cancel_failed(r, rc, 0);
@@ -648,33 +653,38 @@ follow_migration(struct run *r, json_t **info, int quiet)
 
 /*
  * --cancel: sends migrate_cancel and waits, within the grace, until the
- * migration is over.  Says what was done.  Returns 128+N when a further
- * signal ended the grace, else 0 (the wait's status stands).
+ * migration is over.  Says what was done, with the status seen since the
+ * cancel, if any.  Returns 128+N when a further signal ended the grace,
+ * else 0 (the wait's status stands).
  */
 static int
 cancel_migration(struct run *r, json_t **info)
 {
 	json_t *ret;
-	const char *now;
+	char its[96] = "";
 	int rc;
 
 	grace_start(r);
+	json_decref(*info);
+	*info = NULL;
 	rc = wait_call(r, "migrate_cancel", NULL, &ret, 1);
 	json_decref(ret);
 	if (rc == QX_OK)
 		rc = follow_migration(r, info, 1);
-	now = migration_status(*info);
-	if (rc == QX_OK && strcmp(now, "cancelled") == 0)
+	if (*info != NULL)
+		snprintf(its, sizeof(its), " (it is %s)", migration_status(*info));
+	if (rc == QX_OK && strcmp(migration_status(*info), "cancelled") == 0)
 		say("migration cancelled");
 	else if (rc == QX_OK)
-		say("migration %s before the cancel took effect", now);
+		say("migration %s before the cancel took effect",
+		    migration_status(*info));
 	else if (rc == END_SIGNAL || rc == 128 + qmpctl_signal) {
 		say("migration: interrupted again while it was being "
-		    "cancelled (it is %s)", now);
+		    "cancelled%s", its);
 		return 128 + qmpctl_signal;
 	} else if (rc == END_DEADLINE || rc == QX_TIMEOUT)
-		say("migration did not stop within %g s of migrate_cancel (it "
-		    "is %s)", r->o->cancel_grace, now);
+		say("migration did not stop within %g s of migrate_cancel%s",
+		    r->o->cancel_grace, its);
 	else
 		say("migrate_cancel: %s", qmp_errmsg(r->q));
 	return 0;
