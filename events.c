@@ -159,7 +159,7 @@ on_event(void *ctx, json_t *event)
 			    QX_TIMEOUT);
 	}
 	if (r->o->job_id != NULL || r->o->wait_migration)
-		watch_event(r, event);
+		note_wait_event(r, event);
 	if (r->o->nalts == 0)
 		return;
 	k = event_kind(r->o, event);

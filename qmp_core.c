@@ -898,6 +898,9 @@ qmp_pump_until(struct qmp *q, int64_t until, int *got)
 	/* Only the pause ended: a message in progress stays in the framer. */
 	if (st == QMP_ETIMEOUT && (deadline == 0 || qmp_now_ms() < deadline))
 		return QMP_OK;
+	/* Nothing was outstanding: the caller may go on after a cancel. */
+	if (st == QMP_ECANCEL)
+		return st;
 	if ((st = settle(q, st)) != QMP_OK)
 		return st;
 	*got = 1;

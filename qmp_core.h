@@ -290,7 +290,9 @@ enum qmp_status qmp_pump(struct qmp *);
  * The same, but waits only until the monotonic time until (ms; 0: the
  * deadline only).  Returns QMP_OK with *got 1 when a message was read,
  * QMP_OK with *got 0 when until came first (the connection stays usable,
- * a message in progress is kept), or a failure as qmp_pump.
+ * a message in progress is kept), or a failure as qmp_pump.  After
+ * QMP_ECANCEL, too, the connection stays usable (a message in progress
+ * is kept): give qmp_set_cancel_flag another flag to go on.
  */
 enum qmp_status qmp_pump_until(struct qmp *, int64_t until, int *got);
 

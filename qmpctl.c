@@ -33,6 +33,7 @@
 #endif
 
 volatile sig_atomic_t qmpctl_signal;
+volatile sig_atomic_t qmpctl_signal_again;
 /* The write end of the pipe that wakes a waiting poll on a signal. */
 static int signal_pipe = -1;
 
@@ -43,7 +44,8 @@ enum {
 	OPT_MATCH, OPT_EVENTS, OPT_COUNT, OPT_QGA, OPT_LISTEN, OPT_PASS_FD,
 	OPT_HMP, OPT_OOB, OPT_GREETING, OPT_LIST_COMMANDS, OPT_DESCRIBE,
 	OPT_JSON, OPT_WAIT_JOB, OPT_WAIT_MIGRATION, OPT_READY_FD, OPT_TRACE,
-	OPT_EXEC, OPT_GET, OPT_PUT,
+	OPT_EXEC, OPT_GET, OPT_PUT, OPT_CANCEL, OPT_CANCEL_GRACE, OPT_DISMISS,
+	OPT_FINALIZE, OPT_PROGRESS, OPT_INTERVAL, OPT_STALL, OPT_UNTIL,
 };
 
 /*
@@ -73,6 +75,9 @@ static const struct option_def {
 	{ "command", 'c', "NAME", "the command to run" },
 	{ "args", 'a', "JSON", "its arguments, a JSON object; @FILE reads "
 	    "them\nfrom FILE, @- from standard input" },
+	{ "until", OPT_UNTIL, "TEST", "run -c again until its return passes "
+	    "TEST,\nthen print it (repeatable: all must pass;\n--match's "
+	    "syntax; for an array return, one\nelement must pass them all)" },
 	{ "hmp", OPT_HMP, "TEXT", "run a human monitor command and print its "
 	    "text" },
 	{ "no-stdin", 'n', NULL, "never read standard input (commands, or "
@@ -126,9 +131,26 @@ static const struct option_def {
 	{ "wait-migration", OPT_WAIT_MIGRATION, NULL, "after the commands, "
 	    "wait until the migration\nends, and print query-migrate's "
 	    "result" },
+	{ "cancel", OPT_CANCEL, NULL, "when the wait ends otherwise (-t, a "
+	    "signal,\n--fail-event, --stall), cancel the job or\nmigration "
+	    "and wait for it to stop (a ready\nmirror is abandoned, never "
+	    "completed)" },
+	{ "cancel-grace", OPT_CANCEL_GRACE, "SECONDS", "how long --cancel "
+	    "waits for it to stop\n(default 5)" },
+	{ "dismiss", OPT_DISMISS, NULL, "with --wait-job, dismiss the job "
+	    "once it\nconcluded and its state was printed" },
+	{ "finalize", OPT_FINALIZE, NULL, "with --wait-job, finalize the job "
+	    "when it is\npending (auto-finalize false)" },
+	{ "progress", OPT_PROGRESS, "FILE", "write the job's or migration's "
+	    "progress to FILE\n(- for stderr), one JSON line a poll" },
+	{ "interval", OPT_INTERVAL, "SECONDS", "the period of --progress and "
+	    "the polls (default\n1), and of --until's tries (default: from "
+	    "50 ms,\ngrowing to 1 s)" },
+	{ "stall", OPT_STALL, "SECONDS", "fail (status 8) when the job's or "
+	    "migration's\nprogress stays the same for SECONDS" },
 	{ "ready-fd", OPT_READY_FD, "N", "once connected, before the first "
 	    "command, write\na newline to descriptor N and close it" },
-		{ NULL, 0, NULL, "Other:" },
+	{ NULL, 0, NULL, "Other:" },
 	{ "trace", OPT_TRACE, "FILE", "write every message sent and received "
 	    "to FILE\n(- for stderr), one JSON object a line; also\n"
 	    "$QMPCTL_TRACE, which appends" },
@@ -187,7 +209,7 @@ usage(void)
 	    "Exit status: 0 success, 1 the server answered with an error, 2 "
 	    "usage,\n3 cannot connect, 4 no valid greeting, 5 negotiation "
 	    "failed, 6 connection\nlost before the reply, 7 protocol error, "
-	    "8 timeout, 9 local failure,\n10 a --fail-event came or the job or "
+	    "8 timeout (or --stall), 9 local\nfailure, 10 a --fail-event came or the job or "
 	    "migration failed, 141 stdout's\nreader left, 128+N killed by "
 	    "signal N (SIGHUP, SIGINT, SIGTERM).\n"
 	    "With --exec: the program's status, 128+N if signal N killed it, "
@@ -209,6 +231,18 @@ parse_seconds(const char *name, const char *s)
 	if (strspn(s, "0123456789.eE+-") != strlen(s) ||
 	    end == s || *end != '\0' || errno != 0 || !(v >= 0 && v <= 1e8))
 		usage_error("%s: invalid number of seconds: '%s'", name, s);
+	return v;
+}
+
+/* Returns the seconds in s, more than 0, or exits naming opt. */
+static double
+positive_seconds(const char *name, const char *s)
+{
+	double v = parse_seconds(name, s);
+
+	if (v < 0.001)
+		usage_error("%s: expected at least 0.001 seconds, got '%s'",
+		    name, s);
 	return v;
 }
 
@@ -330,6 +364,29 @@ print_and_exit(int c)
 	exit(finish_stdout(&r, QX_OK));
 }
 
+/*
+ * Takes one of the options of what goes on around a wait (--cancel ...
+ * --until) into o, or exits with a usage error.
+ */
+static void
+take_wait_option(struct options *o, int c, char *arg)
+{
+	switch (c) {
+	case OPT_CANCEL: o->cancel = 1; break;
+	case OPT_CANCEL_GRACE:
+		o->cancel_grace = parse_seconds("--cancel-grace", arg);
+		o->cancel_grace_set = 1;
+		break;
+	case OPT_DISMISS: o->dismiss = 1; break;
+	case OPT_FINALIZE: o->finalize = 1; break;
+	case OPT_PROGRESS: o->progress = arg; break;
+	case OPT_INTERVAL: o->interval = positive_seconds("--interval", arg);
+		break;
+	case OPT_STALL: o->stall = positive_seconds("--stall", arg); break;
+	default: add_until(o, arg); break;
+	}
+}
+
 /* Takes one option into o, or exits with a usage error. */
 static void
 take_option(struct options *o, int c, char *arg, const char *given)
@@ -386,7 +443,9 @@ take_option(struct options *o, int c, char *arg, const char *given)
 		usage_error("option %s needs a value", given);
 		break;
 	default:
-		usage_error("unknown option %s", given);
+		if (c < OPT_CANCEL || c > OPT_UNTIL)
+			usage_error("unknown option %s", given);
+		take_wait_option(o, c, arg);
 	}
 }
 
@@ -411,6 +470,7 @@ parse_options(struct options *o, int argc, char **argv)
 	o->trace_append = 1;
 	o->count = 1;
 	o->ready_fd = -1;
+	o->cancel_grace = 5;
 	getopt_tables(longopts, shortopts);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -442,10 +502,11 @@ check_event_options(const struct options *o)
 		usage_error("--match needs --wait-event or --fail-event");
 	if (o->count_set && waits == 0)
 		usage_error("--count needs --wait-event");
-	if (o->nalts > 0 && waits == 0)
-		usage_error("--fail-event needs --wait-event: it names what "
-		    "ends the wait in failure");
-	if ((o->nalts > 0) + (o->job_id != NULL) + o->wait_migration > 1)
+	if (o->nalts > 0 && waits == 0 && o->job_id == NULL &&
+	    !o->wait_migration)
+		usage_error("--fail-event needs --wait-event, --wait-job or "
+		    "--wait-migration: it names what ends the wait in failure");
+	if ((waits > 0) + (o->job_id != NULL) + o->wait_migration > 1)
 		usage_error("--wait-event, --wait-job and --wait-migration "
 		    "exclude each other");
 	if (o->qga && (o->job_id != NULL || o->wait_migration))
@@ -454,6 +515,39 @@ check_event_options(const struct options *o)
 	if (o->qga && o->nalts > 0)
 		usage_error("the guest agent sends no events: --qga excludes "
 		    "--wait-event and --fail-event");
+}
+
+/*
+ * The rules of --cancel, --dismiss, --finalize, --progress, --interval,
+ * --stall and --until; exits with a usage error.
+ */
+static void
+check_wait_options(const struct options *o)
+{
+	int job_or_migration = o->job_id != NULL || o->wait_migration;
+
+	if (!job_or_migration && (o->cancel || o->progress != NULL ||
+	    o->stall > 0))
+		usage_error("--cancel, --progress and --stall need --wait-job "
+		    "or --wait-migration");
+	if (o->cancel_grace_set && !o->cancel)
+		usage_error("--cancel-grace needs --cancel");
+	if (o->job_id == NULL && (o->dismiss || o->finalize))
+		usage_error("--dismiss and --finalize need --wait-job");
+	if (o->interval > 0 && !job_or_migration && o->nuntils == 0)
+		usage_error("--interval needs --until, --wait-job or "
+		    "--wait-migration");
+	if (o->nuntils == 0)
+		return;
+	if (o->command == NULL)
+		usage_error("--until needs -c NAME: it runs one command "
+		    "again (not a batch, --hmp or --exec)");
+	if (o->nalts > 0 || job_or_migration)
+		usage_error("--until excludes --wait-event, --fail-event, "
+		    "--wait-job and --wait-migration");
+	if (o->npass_fds > 0)
+		usage_error("--until excludes --pass-fd: a descriptor goes "
+		    "with one command only");
 }
 
 /*
@@ -652,6 +746,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 		usage_error("the guest agent has no human monitor: --qga "
 		    "excludes --hmp");
 	check_event_options(o);
+	check_wait_options(o);
 	check_agent_options(o);
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
 	    addr->kind != QMP_ADDR_FD)
@@ -670,6 +765,8 @@ on_signal(int sig)
 
 	if (qmpctl_signal == 0)
 		qmpctl_signal = sig;
+	else
+		qmpctl_signal_again = sig;
 	if (write(signal_pipe, &c, 1) < 0) {
 		/* The pipe is full: a wake-up is already pending. */
 	}
@@ -940,14 +1037,17 @@ run(struct run *r, json_t *cmd)
 		rc = list_commands(r);
 	else if (o->describe != NULL)
 		rc = describe(r, o->describe);
+	else if (o->nuntils > 0)
+		rc = run_until(r, cmd);
 	else
 		rc = run_commands(r, cmd);
-	if (rc == QX_OK && o->nalts > 0)
-		rc = wait_events(r);
-	else if (rc == QX_OK && o->job_id != NULL)
+	/* Before --wait-event: --fail-event may go with these two. */
+	if (rc == QX_OK && o->job_id != NULL)
 		rc = wait_job(r);
 	else if (rc == QX_OK && o->wait_migration)
 		rc = wait_migration(r);
+	else if (rc == QX_OK && o->nalts > 0)
+		rc = wait_events(r);
 	return rc;
 }
 
@@ -963,8 +1063,8 @@ end_run(struct run *r, int rc)
 	qmp_framer_free(&r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
-	json_decref(r->job_last);
-	json_decref(r->job_end);
+	json_decref(r->job.last);
+	json_decref(r->job.end);
 	if (r->log != NULL && r->log != stderr && fclose(r->log) != 0 &&
 	    r->log_errno == 0)
 		r->log_errno = errno;
@@ -1025,5 +1125,6 @@ main(int argc, char **argv)
 	if (o.exec)
 		rc = exec_exit_status(&r, rc);
 	free_alts(&o);
+	free_untils(&o);
 	return rc;
 }

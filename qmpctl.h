@@ -8,7 +8,11 @@
  *   output.c      stdout and stderr: results, messages, the exit status map
  *   events.c      --wait-event, --match, --count, --events
  *   introspect.c  --list-commands and --describe
- *   jobs.c        --wait-job and --wait-migration
+ *   jobs.c        --wait-job and --wait-migration, --cancel, --dismiss,
+ *                 --finalize
+ *   progress.c    while they wait: --progress, the terminal line, --stall,
+ *                 the poll's clock and --cancel's grace
+ *   until.c       --until: a command run again until its return passes
  *   trace.c       --trace: what went over the wire
  *   agent.c       --exec, --get and --put: programs and files in the guest
  *   base64.c      base64 for the agent's data (base64.h)
@@ -105,8 +109,53 @@ struct options {
 	int job_target;		/* the status it waits for (jobs.c's index) */
 	int wait_migration;
 	int ready_fd;		/* --ready-fd, or -1 */
+	int cancel;		/* --cancel */
+	double cancel_grace;	/* --cancel-grace, seconds (default 5) */
+	int cancel_grace_set;
+	int dismiss, finalize;	/* --dismiss, --finalize */
+	const char *progress;	/* --progress FILE, - for stderr */
+	double interval;	/* --interval, seconds; 0: not given */
+	double stall;		/* --stall, seconds; 0: none */
+	/* --until */
+	struct match *untils;
+	size_t nuntils;
 	const char *trace;	/* --trace FILE or $QMPCTL_TRACE */
 	int trace_append;	/* it came from $QMPCTL_TRACE: append to it */
+};
+
+/*
+ * --wait-job: what is known of the job (jobs.c).  note_wait_event, which
+ * the event callback on_event calls, writes it; query_job reads it.
+ */
+struct job_watch {
+	int seen;		/* an event named it */
+	int events_since_query;	/* one did since query_job last asked */
+	int reached;		/* it reached the awaited status */
+	int aborted;		/* it went through "aborting" */
+	int cancelled;		/* BLOCK_JOB_CANCELLED came for it */
+	int finalize_sent;	/* --finalize: job-finalize went out */
+	json_t *last;		/* its last query-jobs entry or JOB_STATUS_CHANGE
+				   data, or NULL */
+	json_t *end;		/* its BLOCK_JOB_COMPLETED/CANCELLED data */
+};
+
+/* While a job or a migration is waited for (progress.c). */
+struct progress {
+	FILE *file;		/* --progress, or NULL */
+	int file_errno;		/* the first failure writing it */
+	int tty;		/* draw the line on stderr, a terminal */
+	int drawn;		/* a line is on the terminal now */
+	int64_t period;		/* ms between polls; 0: events only */
+	int64_t next_line;	/* when the next --progress line is due */
+	int64_t last_draw;	/* when the terminal line was last drawn */
+	json_t *moved;		/* the progress value, as last changed */
+	int64_t moved_at;	/* when it last changed */
+	double rate_value;	/* for the rate: the value at rate_at */
+	int64_t rate_at;
+	double rate;		/* bytes a second, or -1 while unknown */
+	int shielded;		/* commands ignore signals (--cancel) */
+	int in_grace;		/* --cancel is waiting for the cancel */
+	int grace_signal;	/* the signal that ended the wait, or 0 */
 };
 
 /* The run's state, passed to whatever needs it. */
@@ -130,14 +179,8 @@ struct run {
 	FILE *log;		/* --events */
 	int log_errno;		/* the first failure writing it */
 	int out_errno;		/* the first failure printing an event */
-	/* --wait-job: what events said of the job */
-	int job_seen;		/* an event named it */
-	int job_changed;	/* one did since the last look */
-	int job_reached;	/* it reached the awaited status */
-	int job_aborted;	/* it went through "aborting" */
-	int job_cancelled;	/* BLOCK_JOB_CANCELLED came for it */
-	json_t *job_last;	/* its last JOB_STATUS_CHANGE data, or NULL */
-	json_t *job_end;	/* its BLOCK_JOB_COMPLETED/CANCELLED data */
+	struct job_watch job;	/* --wait-job */
+	struct progress prog;	/* --wait-job and --wait-migration */
 	/* --wait-migration */
 	int migration_events;	/* MIGRATION events since the last look */
 	int trace_fd;		/* --trace, or -1 */
@@ -148,6 +191,8 @@ struct run {
 
 /* The signal that asked us to stop, or 0.  Set by the signal handler. */
 extern volatile sig_atomic_t qmpctl_signal;
+/* A signal that came after the first one, or 0 (--cancel's grace). */
+extern volatile sig_atomic_t qmpctl_signal_again;
 
 /* output.c */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -184,9 +229,41 @@ int wait_events(struct run *);
 
 /* jobs.c */
 void parse_wait_job(struct options *, char *arg);
-void watch_event(struct run *, json_t *event);
+void note_wait_event(struct run *, json_t *event);
 int wait_job(struct run *);
 int wait_migration(struct run *);
+
+/* progress.c */
+enum wait_end { END_GOAL = 0, END_DEADLINE = -1, END_SIGNAL = -2,
+    END_FAIL_EVENT = -3, END_STALL = -4 };
+/* One poll's view of what is waited for (borrowed references). */
+struct sample {
+	const char *label;	/* "job j1 (backup)", "migration" */
+	const char *status;
+	json_t *moving;		/* the number --stall watches, or NULL */
+	double done, total;	/* bytes, for the terminal line; total 0:
+				   unknown */
+	double percent;
+	int idle;		/* it waits for a command (a ready mirror):
+				   --stall does not count this time */
+	json_t *line;		/* --progress's members, without "time" */
+};
+int progress_start(struct run *);
+int progress_end(struct run *, int rc);
+void progress_erase(struct run *);
+int progress_sample(struct run *, const struct sample *);
+double number_of(const json_t *v);
+void say_stalled(struct run *, const char *what, const char *status);
+int wait_pause(struct run *, int64_t until, const int *woken);
+int wait_call(struct run *, const char *name, json_t *args, json_t **ret,
+    int quiet);
+void grace_start(struct run *);
+int fail_event_ended(struct run *);
+
+/* until.c */
+void add_until(struct options *, const char *test);
+void free_untils(struct options *);
+int run_until(struct run *, json_t *cmd);
 /* trace.c */
 void on_trace(void *ctx, int dir, int is_msg, const char *bytes, size_t len,
     size_t nfds);

@@ -8,11 +8,12 @@
 _qmpctl_flags='
 	-p --pretty -f --full -r --raw -k --keep-going -n --no-stdin --qga --oob
 	--greeting --list-commands --json --wait-migration --exec -h --help -V
-	--version'
+	--version --cancel --dismiss --finalize'
 _qmpctl_with_arg='
 	-s --socket -c --command -a --args -t --timeout --wait --max-size
 	--wait-event --fail-event --match --count --events --listen --pass-fd
-	--hmp --describe --trace --wait-job --ready-fd --get --put'
+	--hmp --describe --trace --wait-job --ready-fd --get --put
+	--cancel-grace --progress --interval --stall --until'
 
 # _qmpctl_word WORD: WORD as typed on the line, without its quotes or
 # backslashes, and with a leading ~/ expanded.

@@ -79,7 +79,7 @@ test_at_least_four_recipes() {
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
-  for name in qemu-version block-job backup-fails mirror migration-fails shutdown guest-file guest-wait guest-test many-vms; do
+  for name in qemu-version block-job backup-fails mirror job-timeout migration-fails shutdown guest-file guest-wait guest-test many-vms; do
     assert_that "recipe $name must be in RECIPES.md" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
@@ -130,6 +130,15 @@ test_recipe_mirror() {
   assertEquals "mirror: stdout; $(ctx)" \
     "$(printf 'job m1: ready\njob m1: completed')" "$(cat "$T/out")"
   assert_no_stderr mirror
+}
+
+# --cancel and --dismiss: a job cut short by -t leaves nothing behind.
+test_recipe_job_timeout() {
+  run_recipe job-timeout
+  assert_recipe_ok job-timeout
+  assertEquals "job-timeout: stdout; $(ctx)" \
+    "$(printf 'status 8: qmpctl: job j2 cancelled, and dismissed\njobs left: []')" "$(cat "$T/out")"
+  assert_no_stderr job-timeout
 }
 
 test_recipe_migration_fails() {
