@@ -212,7 +212,7 @@ read_stdin(struct run *r)
 	char *p;
 	int rc;
 
-	p = qmp_framer_space(&r->in, &room);
+	p = qmp_framer_space(r->in, &room);
 	if (p == NULL) {
 		say("stdin: out of memory");
 		return QX_LOCAL;
@@ -221,7 +221,7 @@ read_stdin(struct run *r)
 		return rc;
 	n = read(STDIN_FILENO, p, room);
 	if (n > 0)
-		qmp_framer_commit(&r->in, (size_t)n);
+		qmp_framer_commit(r->in, (size_t)n);
 	else if (n == 0)
 		r->in_eof = 1;
 	else if (errno == EINTR && qmpctl_signal) {
@@ -249,18 +249,18 @@ next_command(struct run *r, json_t **cmd)
 
 	*cmd = NULL;
 	for (;;) {
-		fr = qmp_framer_next(&r->in, &m, &len);
+		fr = qmp_framer_next(r->in, &m, &len);
 		if (fr == QMP_FRAME_MSG)
 			break;
 		if (fr == QMP_FRAME_ERROR || fr == QMP_FRAME_TOOBIG ||
-		    (r->in_eof && qmp_framer_pending(&r->in) > 0)) {
+		    (r->in_eof && qmp_framer_pending(r->in) > 0)) {
 			if (fr == QMP_FRAME_ERROR)
 				return usage_failure("stdin: command %lu: "
 				    "expected a JSON object", r->in_count + 1);
 			if (fr == QMP_FRAME_TOOBIG)
 				return usage_failure("stdin: command %lu is over "
 				    "%zu bytes (see --max-size)",
-				    r->in_count + 1, r->in.max);
+				    r->in_count + 1, qmp_framer_max(r->in));
 			return usage_failure("stdin: command %lu: incomplete "
 			    "JSON at the end of input", r->in_count + 1);
 		}

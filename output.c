@@ -168,6 +168,7 @@ exit_status(enum qmp_status st)
 	case QMP_EPROTO:	return QX_PROTO;
 	case QMP_ETIMEOUT:	return QX_TIMEOUT;
 	case QMP_ELOCAL:	return QX_LOCAL;
+	case QMP_EMISUSE:	return QX_LOCAL;	/* internal: a bug */
 	case QMP_ECANCEL:
 		return 128 + (qmpctl_signal ? qmpctl_signal : SIGINT);
 	}

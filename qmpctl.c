@@ -881,7 +881,7 @@ end_run(struct run *r, int rc)
 	qmp_free(r->q);
 	if (close_trace(r) < 0 && rc == QX_OK)
 		rc = QX_LOCAL;
-	qmp_framer_free(&r->in);
+	qmp_framer_free(r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
 	json_decref(r->job_last);
@@ -920,7 +920,7 @@ main(int argc, char **argv)
 	}
 	setup_stdout(r.cancel_fd);
 	r.held = must(json_array());
-	qmp_framer_init(&r.in, o.max_size);
+	r.in = must(qmp_framer_new(o.max_size));
 	rc = first_command(&r, &cmd);
 	if (rc == QX_OK)
 		rc = open_stream(&r, o.events_log, &r.log);

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "qmp_core.h"
+#include "qmp_framer.h"
 
 /*
  * Exit statuses, as documented in qmpctl.1 and README.md.  Named QX_ so
@@ -113,7 +114,7 @@ struct run {
 	int cancel_fd;		/* readable once a signal came */
 	int stdout_done;	/* stdout failed and was reported */
 	/* commands from stdin */
-	struct qmp_framer in;
+	struct qmp_framer *in;
 	int in_eof;
 	unsigned long in_count;
 	/* events */
