@@ -192,6 +192,9 @@ check_command(json_t *cmd)
 		} else if (strcmp(key, "id") != 0)
 			return "unknown member (expected execute or exec-oob, "
 			    "arguments, id)";
+		else if (!qmp_id_echoable(v))
+			return "\"id\" holds a number past the range of a "
+			    "double, which QEMU cannot echo";
 	}
 	if (names != 1)
 		return "needs exactly one \"execute\" or \"exec-oob\" "

@@ -530,6 +530,61 @@ command_text(struct qmp *q, json_t *cmd, json_t **id, size_t *len)
 }
 
 /*
+ * Returns 1 when the id mid of a reply stands for the id sent: the same
+ * JSON value, where two numbers match when their values are equal, or
+ * when they round to the same double.  QEMU holds a number with a
+ * fraction or an exponent, or past 64 bits, as a double and echoes it
+ * with 17 digits: 0.1 comes back as 0.10000000000000001, 1e2 as 100.
+ */
+static int
+ids_match(json_t *mid, json_t *id)
+{
+	const char *key;
+	json_t *item;
+	double a, b;
+	size_t i;
+
+	if (qmp_json_equal(mid, id))
+		return 1;
+	if (qmp_json_double(mid, &a) == 0 && qmp_json_double(id, &b) == 0)
+		return a == b;
+	if (json_is_array(mid) && json_is_array(id) &&
+	    json_array_size(mid) == json_array_size(id)) {
+		for (i = 0; i < json_array_size(id); i++)
+			if (!ids_match(json_array_get(mid, i),
+			    json_array_get(id, i)))
+				return 0;
+		return 1;
+	}
+	if (!json_is_object(mid) || !json_is_object(id) ||
+	    json_object_size(mid) != json_object_size(id))
+		return 0;
+	json_object_foreach(id, key, item)
+		if (!ids_match(json_object_get(mid, key), item))
+			return 0;
+	return 1;
+}
+
+int
+qmp_id_echoable(json_t *id)
+{
+	const char *key;
+	json_t *item;
+	double d;
+	size_t i;
+
+	if (qmp_json_is_number(id))
+		return qmp_json_double(id, &d) == 0;
+	json_array_foreach(id, i, item)
+		if (!qmp_id_echoable(item))
+			return 0;
+	json_object_foreach(id, key, item)
+		if (!qmp_id_echoable(item))
+			return 0;
+	return 1;
+}
+
+/*
  * Reads until the reply to the command sent with id (NULL: none).  What
  * is a reply: a message with "return" or "error" (not both) that is not
  * an event.  With an id, the reply carries it; one with another id is
@@ -569,12 +624,8 @@ await_reply(struct qmp *q, json_t *id, json_t **reply)
 		mid = json_object_get(msg, "id");
 		if (json_is_null(mid))
 			mid = NULL;	/* an echo of "no id" */
-		if (mid != NULL && (id == NULL || !qmp_json_equal(mid, id))) {
-			/*
-			 * A reply to somebody else's command.  Ids compare
-			 * by JSON value with numbers by exact value: QEMU
-			 * answers "id": 1.0 with "id": 1.
-			 */
+		if (mid != NULL && (id == NULL || !ids_match(mid, id))) {
+			/* A reply to somebody else's command. */
 			json_decref(msg);
 			continue;
 		}
@@ -613,6 +664,10 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 	if (q->is_unix == 0 && nfds > 0)
 		return qmpi_fail(q, QMP_EUSAGE,
 		    "%s: descriptors can be passed on unix sockets only",
+		    q->name);
+	if (!qmp_id_echoable(json_object_get(cmd, "id")))
+		return qmpi_fail(q, QMP_EUSAGE, "%s: the id holds a number past "
+		    "the range of a double, which the server cannot echo",
 		    q->name);
 	if ((text = command_text(q, cmd, &id, &len)) == NULL)
 		return qmpi_fail(q, QMP_ELOCAL, "out of memory");

@@ -225,7 +225,11 @@ json_t *qmp_greeting(struct qmp *);
  * not sent is somebody else's and dropped; an error without an id is
  * taken as the answer, since QEMU sends one when it could not read the
  * command; a "return" without an id, when an id was sent, is QMP_EPROTO.
- * Ids compare by JSON value, numbers by exact value (1 = 1.0).
+ * Ids compare by JSON value, numbers by exact value (1 = 1.0) or, as
+ * QEMU holds a number with a fraction or an exponent as a double and
+ * echoes it with 17 digits, by the double they round to (0.1 matches
+ * 0.10000000000000001).  An id holding a number past the range of a
+ * double (1e400, which QEMU echoes as inf) is QMP_EUSAGE, nothing sent.
  *
  * QMP_OK: *reply is the reply object (new).  QMP_ECOMMAND: *reply is the
  * reply object holding "error" (new), and qmp_errmsg() is "CLASS: DESC".
@@ -234,6 +238,13 @@ json_t *qmp_greeting(struct qmp *);
  */
 enum qmp_status qmp_execute(struct qmp *, json_t *cmd, const int *fds,
     size_t nfds, json_t **reply);
+
+/*
+ * Returns 1 when id (borrowed; NULL for none) can go out as a command's
+ * id, 0 when it holds a number past the range of a double (1e400), which
+ * QEMU would echo as inf, not JSON.
+ */
+int qmp_id_echoable(json_t *id);
 
 /*
  * The common case: runs command name with args (borrowed; NULL for

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -484,6 +485,19 @@ qmp_json_int(const json_t *v, long long *out)
 		*out = (long long)u;
 	}
 	return 0;
+}
+
+int
+qmp_json_double(const json_t *v, double *out)
+{
+	char buf[800];
+	const char *t;
+	size_t len;
+
+	if ((t = number_text(v, buf, sizeof(buf), &len)) == NULL)
+		return -1;
+	*out = strtod(t, NULL);
+	return isfinite(*out) ? 0 : -1;
 }
 
 /*

@@ -80,6 +80,13 @@ int qmp_json_is_string(const json_t *v);
  */
 int qmp_json_int(const json_t *v, long long *out);
 /*
+ * Returns 0 with *out set to the double nearest to the number v (what a
+ * server that holds it as a double, as QEMU does a number with a fraction
+ * or an exponent, will see), or -1 when v is no number or that double is
+ * not finite (1e400).
+ */
+int qmp_json_double(const json_t *v, double *out);
+/*
  * Compares two JSON number texts by exact decimal value: returns <0, 0
  * or >0.  -0 equals 0; 1, 1.0 and 1e0 are equal.  Text that is not a
  * number orders after every number (and compares by bytes among itself).
