@@ -20,9 +20,11 @@
 #include "qmpctl.h"
 
 /*
- * Awaited events held while a command runs, at most.  Past it, with
- * --count 0, the oldest are dropped and the run says how many at the end:
- * memory stays bounded whatever the server sends.
+ * Awaited events held while a command runs, at most, with --count 0.
+ * Past it, the oldest are dropped and the run says how many at the end:
+ * memory stays bounded whatever the server sends.  With --count N, the
+ * N events asked for are held, whatever N (never more: later ones are
+ * not taken).
  */
 #define HELD_MAX	1024
 
@@ -119,9 +121,14 @@ print_event(struct run *r, json_t *event)
 	return 0;
 }
 
-/* Takes an awaited event: prints it now, or holds it until the result. */
+/*
+ * Takes an awaited event: a failure is kept for the end; a success is
+ * counted, and printed now or held until the result.  Only --count 0
+ * (every event) can fill the hold: then the oldest is dropped.  With
+ * --count N, no more than N are ever held, and none is dropped.
+ */
 static void
-take(struct run *r, json_t *event, enum event_kind k)
+take_awaited(struct run *r, json_t *event, enum event_kind k)
 {
 	if (k == EVENT_FAIL) {
 		if (r->failed == NULL)
@@ -135,11 +142,12 @@ take(struct run *r, json_t *event, enum event_kind k)
 		print_event(r, event);
 		return;
 	}
-	if (json_array_size(r->held) >= HELD_MAX) {
+	if (r->o->count == 0 && json_array_size(r->held) >= HELD_MAX) {
 		json_array_remove(r->held, 0);
 		r->dropped++;
 	}
-	json_array_append(r->held, event);
+	if (json_array_append(r->held, event) < 0)
+		must(NULL);	/* out of memory: says so and exits */
 }
 
 /* The event handler: logs every event and takes the awaited ones. */
@@ -159,7 +167,7 @@ on_event(void *ctx, json_t *event)
 		return;
 	k = event_kind(r->o, event);
 	if (k != EVENT_OTHER)
-		take(r, event, k);
+		take_awaited(r, event, k);
 }
 
 /*

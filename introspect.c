@@ -22,25 +22,6 @@
 #define RESOLVE_DEPTH	64	/* named types open at once, at most */
 #define NODES_PER_ENTRY	64	/* the budget: nodes per schema entry */
 
-/*
- * Runs the argument-less command name.  Returns QX_OK with its reply in
- * *reply (new), or the exit status after reporting the failure.
- */
-int
-query(struct run *r, const char *name, json_t **reply)
-{
-	enum qmp_status st;
-	int rc;
-
-	st = qmp_call(r->q, name, NULL, reply);
-	if (st == QMP_OK)
-		return QX_OK;
-	rc = report(r, st, *reply);
-	json_decref(*reply);
-	*reply = NULL;
-	return rc;
-}
-
 struct schema {
 	json_t *byname;		/* name -> schema entry (borrowed refs) */
 	json_t *stack;		/* the names being resolved */
@@ -356,7 +337,7 @@ describe(struct run *r, const char *name)
 	size_t i;
 	int rc;
 
-	if ((rc = query(r, "query-qmp-schema", &reply)) != QX_OK)
+	if ((rc = call_or_report(r, "query-qmp-schema", &reply)) != QX_OK)
 		return rc;
 	list = reply;
 	s.byname = must(json_object());
@@ -419,8 +400,8 @@ list_commands(struct run *r)
 	size_t i, n = 0;
 	int rc, qga = r->o->qga;
 
-	if ((rc = query(r, qga ? "guest-info" : "query-commands", &reply)) !=
-	    QX_OK)
+	if ((rc = call_or_report(r, qga ? "guest-info" : "query-commands",
+	    &reply)) != QX_OK)
 		return rc;
 	list = reply;
 	if (qga)

@@ -189,7 +189,7 @@ find_job(struct run *r, json_t **entry)
 		json_decref(*entry);
 		*entry = NULL;
 		r->job_changed = 0;
-		if ((rc = query(r, "query-jobs", &jobs)) != QX_OK)
+		if ((rc = call_or_report(r, "query-jobs", &jobs)) != QX_OK)
 			return rc;
 		*entry = json_incref(job_entry(r, jobs));
 		json_decref(jobs);
@@ -377,7 +377,7 @@ wait_migration(struct run *r)
 
 	for (;;) {
 		r->migration_events = 0;
-		if ((rc = query(r, "query-migrate", &info)) != QX_OK)
+		if ((rc = call_or_report(r, "query-migrate", &info)) != QX_OK)
 			return rc;
 		s = json_string_value(json_object_get(info, "status"));
 		if (s == NULL)

@@ -273,7 +273,7 @@ hint_for_error(const struct options *o, json_t *error)
  * status it stands for.
  */
 int
-report(struct run *r, enum qmp_status st, json_t *reply)
+print_reply(struct run *r, enum qmp_status st, json_t *reply)
 {
 	json_t *out;
 

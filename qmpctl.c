@@ -815,8 +815,27 @@ run_command(struct run *r, json_t *cmd, int first)
 		    fflush(stdout) != 0)
 			rc = stdout_failed(r, errno);
 	} else
-		rc = report(r, st, reply);
+		rc = print_reply(r, st, reply);
 	json_decref(reply);
+	return rc;
+}
+
+/*
+ * Runs the argument-less command name.  Returns QX_OK with its reply in
+ * *reply (new), or the exit status after reporting the failure.
+ */
+int
+call_or_report(struct run *r, const char *name, json_t **reply)
+{
+	enum qmp_status st;
+	int rc;
+
+	st = qmp_call(r->q, name, NULL, reply);
+	if (st == QMP_OK)
+		return QX_OK;
+	rc = print_reply(r, st, *reply);
+	json_decref(*reply);
+	*reply = NULL;
 	return rc;
 }
 
@@ -848,7 +867,7 @@ run_commands(struct run *r, json_t *cmd)
 
 /* Does what the options ask once connected.  Returns the exit status. */
 static int
-run(struct run *r, json_t *cmd)
+act_on_options(struct run *r, json_t *cmd)
 {
 	const struct options *o = r->o;
 	int rc = QX_OK;
@@ -931,7 +950,7 @@ main(int argc, char **argv)
 	if (rc == QX_OK)
 		rc = signal_ready(&r);
 	if (rc == QX_OK)
-		rc = run(&r, cmd);
+		rc = act_on_options(&r, cmd);
 	else
 		json_decref(cmd);
 	rc = end_run(&r, rc);

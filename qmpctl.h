@@ -155,12 +155,15 @@ void *must(void *p);
 int exit_status(enum qmp_status);
 int stdout_failed(struct run *, int err);
 int print_json(const struct options *, json_t *v);
-int report(struct run *, enum qmp_status, json_t *reply);
+int print_reply(struct run *, enum qmp_status, json_t *reply);
 int finish_stdout(struct run *, int rc);
 int open_output(const struct run *, const char *path);
 void setup_stdout(int cancel_fd);
 FILE *signal_stream(int fd, int cancel_fd);
 int open_stream(const struct run *, const char *name, FILE **fp);
+
+/* qmpctl.c */
+int call_or_report(struct run *, const char *name, json_t **reply);
 
 /* input.c */
 int read_input(const struct run *, int fd, const char *name, char **buf,
@@ -192,7 +195,6 @@ int open_trace(struct run *);
 int close_trace(struct run *);
 
 /* introspect.c */
-int query(struct run *, const char *name, json_t **reply);
 int describe(struct run *, const char *name);
 int list_commands(struct run *);
 
