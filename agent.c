@@ -456,6 +456,32 @@ read_count(const struct options *o)
 }
 
 /*
+ * Paces a guest-file-read loop: after a read that gave no data and no end
+ * of file (a pipe or device with nothing yet, or a hostile agent), pauses
+ * *pause ms, 5 ms at first and twice as long each time up to 250 ms, as
+ * guest-exec-status is polled; after data, the pause starts over.
+ * Returns QX_OK, or after a message QX_TIMEOUT or 128+N.
+ */
+static int
+pace_read(const struct run *r, size_t got, int64_t *pause)
+{
+	int rc;
+
+	if (got > 0) {
+		*pause = POLL_FIRST_MS;
+		return QX_OK;
+	}
+	if ((rc = pause_ms(r, *pause)) != QX_OK) {
+		say("guest-file-read: %s while the agent sent no data and no "
+		    "end of file", rc == QX_TIMEOUT ? "timed out" :
+		    "interrupted");
+		return rc;
+	}
+	*pause = *pause * 2 < POLL_MAX_MS ? *pause * 2 : POLL_MAX_MS;
+	return QX_OK;
+}
+
+/*
  * Reads handle to its end, writing each chunk to stdout as it comes.
  * Returns QX_OK, or after a message the failure's status.
  */
@@ -464,6 +490,7 @@ copy_out(struct run *r, json_int_t handle)
 {
 	json_t *args, *ret;
 	json_int_t count;
+	int64_t pause = POLL_FIRST_MS;
 	size_t n;
 	int rc, eof = 0;
 
@@ -483,6 +510,8 @@ copy_out(struct run *r, json_int_t handle)
 			    " but the data holds %zu bytes", count, n);
 			rc = QX_PROTO;
 		}
+		if (rc == QX_OK && !eof)
+			rc = pace_read(r, n, &pause);
 		if (rc != QX_OK)
 			return rc;
 	}
