@@ -94,6 +94,12 @@ tests/unit-asan: $(UNIT_SRCS) $(HDRS)
 	$(CC) $(QCFLAGS) -I. -O1 -g $(SAN) $(LDFLAGS) -o $@ $(UNIT_SRCS) \
 	    $(QLDLIBS)
 
+# No product file but qmp_json.c calls jansson's readers and writers that
+# do not know kept numbers (json_string_value, json_dumps, ...): see
+# scripts/check-json-api.sh.  make check runs it first.
+check-json-api:
+	@sh scripts/check-json-api.sh $(SRCS) $(HDRS)
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
@@ -102,6 +108,7 @@ deps:
 # normal build and the sanitized one, in one pool of JOBS (default 3)
 # scripts at a time (tests/run.sh).
 check: deps
+	@$(MAKE) -s check-json-api
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
 	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/run.sh
@@ -194,4 +201,4 @@ clean:
 	    bench/qmpctl-static-jansson bench/qmpctl-static
 	rm -rf build
 
-.PHONY: all deps check unit demo install uninstall lint clean
+.PHONY: all deps check check-json-api unit demo install uninstall lint clean

@@ -137,7 +137,7 @@ write_decoded(const struct run *r, int fd, const char *name, json_t *str,
     const char *what, size_t *bytes)
 {
 	unsigned char out[DECODE_PIECE / 4 * 3];
-	const char *s = json_string_value(str);
+	const char *s = qmp_json_string(str);
 	size_t i, n = json_string_length(str), piece, got;
 
 	*bytes = 0;
@@ -649,7 +649,7 @@ check_enabled(struct run *r, const char *name)
 	cmds = json_object_get(ret, "supported_commands");
 	json_array_foreach(cmds, i, c)
 		if (qmp_json_is_string(json_object_get(c, "name")) &&
-		    strcmp(json_string_value(json_object_get(c, "name")),
+		    strcmp(qmp_json_string(json_object_get(c, "name")),
 		    name) == 0)
 			on = json_is_true(json_object_get(c, "enabled"));
 	json_decref(ret);

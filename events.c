@@ -65,7 +65,7 @@ event_matches(json_t *event, const struct match *m)
 	if (m->value != NULL && qmp_json_equal(v, m->value))
 		return 1;
 	/* A string equal to the text as given: device=drive0 for "drive0". */
-	return qmp_json_is_string(v) && strcmp(json_string_value(v),
+	return qmp_json_is_string(v) && strcmp(qmp_json_string(v),
 	    m->text) == 0;
 }
 
@@ -94,7 +94,7 @@ alt_matches(json_t *event, const char *name, const struct alt *a)
 enum event_kind
 event_kind(const struct options *o, json_t *event)
 {
-	const char *name = json_string_value(json_object_get(event, "event"));
+	const char *name = qmp_json_string(json_object_get(event, "event"));
 	size_t i;
 	int pass;
 
@@ -271,14 +271,14 @@ free_alts(struct options *o)
 static int
 report_failure(struct run *r)
 {
-	const char *name = json_string_value(json_object_get(r->failed,
+	const char *name = qmp_json_string(json_object_get(r->failed,
 	    "event"));
 	json_t *err = data_member(r->failed, "error");
 
 	print_event(r, r->failed);
 	if (qmp_json_is_string(err))
 		say("event %s reports a failure: %s", name,
-		    json_string_value(err));
+		    qmp_json_string(err));
 	else
 		say("event %s reports a failure", name);
 	return QX_FAILED;

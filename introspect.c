@@ -287,7 +287,7 @@ print_type(json_t *t, int indent)
 	json_t *v;
 	size_t i;
 
-	if (json_is_string(t)) {
+	if (qmp_json_is_string(t)) {
 		printf("%s\n", qmp_json_string(t));
 	} else if ((v = json_object_get(t, "enum")) != NULL) {
 		fputs("enum (", stdout);

@@ -128,7 +128,7 @@ note_status(struct run *r, int s)
 void
 watch_event(struct run *r, json_t *event)
 {
-	const char *name = json_string_value(json_object_get(event, "event"));
+	const char *name = qmp_json_string(json_object_get(event, "event"));
 	json_t *data = json_object_get(event, "data");
 	const char *id = r->o->job_id;
 
@@ -137,14 +137,14 @@ watch_event(struct run *r, json_t *event)
 	if (name == NULL || id == NULL || !json_is_object(data))
 		return;
 	if (strcmp(name, "JOB_STATUS_CHANGE") == 0 && qmp_json_is_string(
-	    json_object_get(data, "id")) && strcmp(json_string_value(
+	    json_object_get(data, "id")) && strcmp(qmp_json_string(
 	    json_object_get(data, "id")), id) == 0) {
-		note_status(r, status_index(json_string_value(
+		note_status(r, status_index(qmp_json_string(
 		    json_object_get(data, "status"))));
 		keep(&r->job_last, data);
 	} else if ((strcmp(name, "BLOCK_JOB_COMPLETED") == 0 ||
 	    strcmp(name, "BLOCK_JOB_CANCELLED") == 0) && qmp_json_is_string(
-	    json_object_get(data, "device")) && strcmp(json_string_value(
+	    json_object_get(data, "device")) && strcmp(qmp_json_string(
 	    json_object_get(data, "device")), id) == 0) {
 		r->job_cancelled = strcmp(name, "BLOCK_JOB_CANCELLED") == 0;
 		keep(&r->job_end, data);
@@ -166,7 +166,7 @@ job_entry(const struct run *r, json_t *jobs)
 
 	json_array_foreach(jobs, i, j)
 		if (qmp_json_is_string(json_object_get(j, "id")) &&
-		    strcmp(json_string_value(json_object_get(j, "id")),
+		    strcmp(qmp_json_string(json_object_get(j, "id")),
 		    r->o->job_id) == 0)
 			return j;
 	return NULL;
@@ -195,7 +195,7 @@ find_job(struct run *r, json_t **entry)
 		json_decref(jobs);
 	} while (r->job_changed);
 	if (*entry != NULL)
-		note_status(r, status_index(json_string_value(
+		note_status(r, status_index(qmp_json_string(
 		    json_object_get(*entry, "status"))));
 	return QX_OK;
 }
@@ -211,7 +211,7 @@ settled(const struct run *r, json_t *entry)
 
 	if (r->job_reached || entry == NULL)
 		return 1;
-	s = status_index(json_string_value(json_object_get(entry, "status")));
+	s = status_index(qmp_json_string(json_object_get(entry, "status")));
 	return s == S_CONCLUDED && r->o->job_target != S_NULL;
 }
 
@@ -237,7 +237,7 @@ finish_job(struct run *r, json_t *entry)
 	json_t *state = entry ? entry : r->job_end ? r->job_end : r->job_last;
 	int rc;
 
-	err = json_string_value(json_object_get(state, "error"));
+	err = qmp_json_string(json_object_get(state, "error"));
 	if ((rc = print_state(r, state)) != QX_OK)
 		return rc;
 	if (err != NULL)
@@ -262,7 +262,7 @@ finish_job(struct run *r, json_t *entry)
 static int
 job_wait_failed(struct run *r, enum qmp_status st)
 {
-	const char *now = json_string_value(json_object_get(r->job_last,
+	const char *now = qmp_json_string(json_object_get(r->job_last,
 	    "status"));
 
 	if (st != QMP_ETIMEOUT) {
@@ -354,7 +354,7 @@ migration_end(json_t *info, const char *s)
 		return QX_OK;
 	if (strcmp(s, "failed") != 0 && strcmp(s, "cancelled") != 0)
 		return -1;
-	desc = json_string_value(json_object_get(info, "error-desc"));
+	desc = qmp_json_string(json_object_get(info, "error-desc"));
 	if (desc != NULL)
 		say("migration %s: %s", s, desc);
 	else
@@ -379,7 +379,7 @@ wait_migration(struct run *r)
 		r->migration_events = 0;
 		if ((rc = call_or_report(r, "query-migrate", &info)) != QX_OK)
 			return rc;
-		s = json_string_value(json_object_get(info, "status"));
+		s = qmp_json_string(json_object_get(info, "status"));
 		if (s == NULL)
 			s = "none";	/* no migration yet: {} */
 		if ((rc = migration_end(info, s)) >= 0) {

@@ -207,7 +207,7 @@ print_json(const struct options *o, json_t *v)
 	if (o->raw && qmp_json_is_string(v)) {
 		size_t n = json_string_length(v);
 
-		if (fwrite(json_string_value(v), 1, n, stdout) != n)
+		if (fwrite(qmp_json_string(v), 1, n, stdout) != n)
 			return -1;
 	} else if (qmp_json_write(stdout, v, o->pretty) < 0)
 		return -1;
@@ -256,7 +256,7 @@ string_operand_named(const struct options *o, const char *desc)
 static void
 hint_for_error(const struct options *o, json_t *error)
 {
-	const char *desc = json_string_value(json_object_get(error, "desc"));
+	const char *desc = qmp_json_string(json_object_get(error, "desc"));
 	const char *op = desc != NULL ? string_operand_named(o, desc) : NULL;
 	const char *eq;
 

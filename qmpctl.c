@@ -794,8 +794,8 @@ run_command(struct run *r, json_t *cmd, int first)
 	size_t n;
 	int rc;
 
-	snprintf(name, sizeof(name), "%s", json_string_value(
-	    json_object_get(cmd, "execute")) ? json_string_value(
+	snprintf(name, sizeof(name), "%s", qmp_json_string(
+	    json_object_get(cmd, "execute")) ? qmp_json_string(
 	    json_object_get(cmd, "execute")) : "exec-oob");
 	st = qmp_execute(r->q, cmd, o->pass_fds, first ? o->npass_fds : 0,
 	    &reply);
@@ -811,7 +811,7 @@ run_command(struct run *r, json_t *cmd, int first)
 	    !o->full) {
 		n = json_string_length(ret);
 		rc = QX_OK;
-		if (fwrite(json_string_value(ret), 1, n, stdout) != n ||
+		if (fwrite(qmp_json_string(ret), 1, n, stdout) != n ||
 		    fflush(stdout) != 0)
 			rc = stdout_failed(r, errno);
 	} else
