@@ -10,7 +10,10 @@
  * value (an argument or a field), never through errno from one function
  * to another; and the message a failure leaves for qmp_errmsg() is
  * composed once, by the function that decides the failure, from whole
- * parts, never cut into or appended to afterwards.
+ * parts.  A caller may wrap a whole message in context ("no QMP greeting:
+ * MSG", "MSG during negotiation"), never cut into it or write over part
+ * of it.  API misuse is QMP_EMISUSE, never QMP_EUSAGE, which is for what
+ * the user gave (an address, a command).
  */
 #ifndef QMP_CONN_H
 #define QMP_CONN_H
