@@ -30,12 +30,15 @@
  * server wrote (18446744073709551615 and 0.1 survive digit for digit).
  * jansson's own accessors do not know that representation: read them
  * only with qmp_json.h's accessors (qmp_json_string for a string,
- * qmp_json_number_text, qmp_json_int, qmp_json_number_cmp,
- * qmp_json_equal) and write them with qmp_json_write or qmp_json_dumps.
+ * qmp_json_number_text, qmp_json_int, qmp_json_double,
+ * qmp_json_number_cmp, qmp_json_equal) and write them with qmp_json_write or qmp_json_dumps.
  * json_string_value, json_integer_value, json_real_value,
  * json_number_value, json_equal, json_dumps and json_dumpf give wrong
  * answers on them, and `make check` refuses them outside qmp_json.c.
- * Objects, arrays, true, false and null are plain jansson values.
+ * Objects, arrays, true, false and null are plain jansson values.  A
+ * message is at most qmp_set_max_size bytes, and its values at most 8
+ * times that plus 64 MiB of memory (qmp_json.h's budget): past either,
+ * the call fails with QMP_EPROTO, whatever the message's shape.
  *
  * The headers: this one is the session (connect, handshake, commands,
  * events) and its addresses, which only the session consumes and which
