@@ -437,8 +437,8 @@ file_close(struct run *r, json_int_t handle)
 	json_decref(ret);
 	if (st == QMP_OK)
 		return QX_OK;
-	/* QMP_EUSAGE: the connection broke before, as already reported. */
-	if (st != QMP_EUSAGE)
+	/* QMP_EMISUSE: the connection broke before, as already reported. */
+	if (st != QMP_EMISUSE)
 		say_failure(r);
 	if (st != QMP_ECOMMAND)
 		say("guest file handle %" JSON_INTEGER_FORMAT " stays open in "

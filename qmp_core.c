@@ -530,24 +530,50 @@ command_text(struct qmp *q, json_t *cmd, json_t **id, size_t *len)
 }
 
 /*
+ * Returns 1 when QEMU's parser holds the number v as a double: one with a
+ * fraction or an exponent, or an integer that fits neither int64 nor
+ * uint64.  Other integers it keeps, and echoes, exactly.
+ */
+static int
+held_as_double(const json_t *v)
+{
+	const char *t = qmp_json_number_text(v);
+	size_t n;
+
+	if (t == NULL)
+		return json_is_real(v);
+	if (strpbrk(t, ".eE") != NULL)
+		return 1;
+	n = strlen(t);
+	if (t[0] == '-')
+		return qmp_json_number_cmp(t, n, "-9223372036854775808", 20) < 0;
+	return qmp_json_number_cmp(t, n, "18446744073709551615", 20) > 0;
+}
+
+/*
  * Returns 1 when the id mid of a reply stands for the id sent: the same
- * JSON value, where two numbers match when their values are equal, or
- * when they round to the same double.  QEMU holds a number with a
- * fraction or an exponent, or past 64 bits, as a double and echoes it
- * with 17 digits: 0.1 comes back as 0.10000000000000001, 1e2 as 100.
+ * JSON value, where two numbers match when their values are equal, or,
+ * for a number QEMU holds as a double (held_as_double), when the reply's
+ * is written as QEMU writes that double, "%.17g": 0.1 comes back as
+ * 0.10000000000000001, 1e2 as 100, 18446744073709551616 as
+ * 1.8446744073709552e+19.
  */
 static int
 ids_match(json_t *mid, json_t *id)
 {
-	const char *key;
+	const char *key, *t;
+	char echo[32];
 	json_t *item;
-	double a, b;
+	double d;
 	size_t i;
 
 	if (qmp_json_equal(mid, id))
 		return 1;
-	if (qmp_json_double(mid, &a) == 0 && qmp_json_double(id, &b) == 0)
-		return a == b;
+	if (qmp_json_is_number(mid) && qmp_json_is_number(id))
+		return held_as_double(id) && qmp_json_double(id, &d) == 0 &&
+		    (t = qmp_json_number_text(mid)) != NULL &&
+		    snprintf(echo, sizeof(echo), "%.17g", d) > 0 &&
+		    strcmp(t, echo) == 0;
 	if (json_is_array(mid) && json_is_array(id) &&
 	    json_array_size(mid) == json_array_size(id)) {
 		for (i = 0; i < json_array_size(id); i++)

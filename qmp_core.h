@@ -229,9 +229,10 @@ json_t *qmp_greeting(struct qmp *);
  * taken as the answer, since QEMU sends one when it could not read the
  * command; a "return" without an id, when an id was sent, is QMP_EPROTO.
  * Ids compare by JSON value, numbers by exact value (1 = 1.0) or, as
- * QEMU holds a number with a fraction or an exponent as a double and
- * echoes it with 17 digits, by the double they round to (0.1 matches
- * 0.10000000000000001).  An id holding a number past the range of a
+ * QEMU holds a number with a fraction or an exponent, or an integer past
+ * 64 bits, as a double and echoes it as printf's "%.17g" writes it,
+ * such a number also matches that text (0.1 matches 0.10000000000000001,
+ * 18446744073709551616 matches 1.8446744073709552e+19).  An id holding a number past the range of a
  * double (1e400, which QEMU echoes as inf) is QMP_EUSAGE, nothing sent.
  *
  * QMP_OK: *reply is the reply object (new).  QMP_ECOMMAND: *reply is the
