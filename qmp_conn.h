@@ -75,13 +75,6 @@ enum qmp_status qmpi_fail(struct qmp *q, enum qmp_status st,
 void qmpi_trace(struct qmp *q, int dir, int is_msg, const char *bytes,
     size_t n, size_t nfds);
 /*
- * Waits up to ms milliseconds (-1: the deadline only) with no descriptor,
- * giving way to the cancel descriptor and flag.  Returns QMP_OK when the
- * pause ended, or QMP_ETIMEOUT, QMP_ECANCEL, QMP_ELOCAL with a message
- * naming what, the thing waited for.
- */
-enum qmp_status qmpi_pause(struct qmp *q, int ms, const char *what);
-/*
  * Writes all of buf, attaching the nfds descriptors fds to the first byte
  * sent.  Returns QMP_OK, QMP_ECLOSED, QMP_ETIMEOUT, QMP_ECANCEL,
  * QMP_EUSAGE (too many descriptors) or QMP_ELOCAL.

@@ -157,15 +157,6 @@ wait_fd(struct qmp *q, int fd, short events, int ms, const char *what)
 }
 
 /*
- * Waits up to ms milliseconds (see qmp_conn.h).
- */
-enum qmp_status
-qmpi_pause(struct qmp *q, int ms, const char *what)
-{
-	return wait_fd(q, -1, 0, ms, what);
-}
-
-/*
  * Tries one connect, putting the socket in *fdp.  Returns QMP_OK, or
  * QMP_ECONNECT with the system error number in *why (and no message yet:
  * the caller names the address), or the status of the wait, with its
