@@ -41,10 +41,11 @@ SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 
 # The protocol library, then the command line.
-LIB_SRCS = qmp_addr.c qmp_framer.c qmp_core.c qmp_json.c
+LIB_SRCS = qmp_addr.c qmp_framer.c qmp_transport.c qmp_core.c qmp_json.c
 SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c progress.c \
        until.c trace.c agent.c base64.c cli_io.c $(LIB_SRCS)
-HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h cli_io.h
+HDRS = qmpctl.h qmp_core.h qmp_framer.h qmp_conn.h qmp_json.h base64.h \
+       cli_io.h
 
 all: qmpctl
 
@@ -106,6 +107,12 @@ check-portable:
 	@sh scripts/check-portable.sh -std=c11 -D_GNU_SOURCE \
 	    -DQMPCTL_VERSION='"$(VERSION)"' $(WARNINGS) -- $(SRCS)
 
+# No product file but qmp_json.c calls jansson's readers and writers that
+# do not know kept numbers (json_string_value, json_dumps, ...): see
+# scripts/check-json-api.sh.  make check runs it first.
+check-json-api:
+	@sh scripts/check-json-api.sh $(SRCS) $(HDRS)
+
 # Installs the Debian packages the tests need, when any is missing.
 deps:
 	@sh scripts/deps.sh check
@@ -115,6 +122,7 @@ deps:
 # scripts at a time (tests/run.sh).
 check: deps
 	@sh scripts/check-spdx.sh
+	@$(MAKE) -s check-json-api
 	@$(MAKE) -s check-portable
 	@$(MAKE) -s unit
 	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
@@ -260,4 +268,5 @@ clean:
 	    bench/qmpctl-static-jansson bench/qmpctl-static
 	rm -rf build qmpctl-$(VERSION).tar.gz
 
-.PHONY: all srcs deps check check-portable unit demo install uninstall lint clean
+.PHONY: all srcs deps check check-json-api check-portable unit demo install \
+	uninstall lint clean

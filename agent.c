@@ -59,7 +59,7 @@ write_decoded(const struct run *r, int fd, const char *name, json_t *str,
     const char *what, size_t *bytes)
 {
 	unsigned char out[DECODE_PIECE / 4 * 3];
-	const char *s = json_string_value(str);
+	const char *s = qmp_json_string(str);
 	size_t i, n = json_string_length(str), piece, got;
 
 	*bytes = 0;
@@ -359,8 +359,8 @@ file_close(struct run *r, json_int_t handle)
 	json_decref(ret);
 	if (st == QMP_OK)
 		return QX_OK;
-	/* QMP_EUSAGE: the connection broke before, as already reported. */
-	if (st != QMP_EUSAGE)
+	/* QMP_EMISUSE: the connection broke before, as already reported. */
+	if (st != QMP_EMISUSE)
 		say_failure(r);
 	if (st != QMP_ECOMMAND)
 		say("guest file handle %" JSON_INTEGER_FORMAT " stays open in "
@@ -378,6 +378,32 @@ read_count(const struct options *o)
 }
 
 /*
+ * Paces a guest-file-read loop: after a read that gave no data and no end
+ * of file (a pipe or device with nothing yet, or a hostile agent), pauses
+ * *pause ms, 5 ms at first and twice as long each time up to 250 ms, as
+ * guest-exec-status is polled; after data, the pause starts over.
+ * Returns QX_OK, or after a message QX_TIMEOUT or 128+N.
+ */
+static int
+pace_read(const struct run *r, size_t got, int64_t *pause)
+{
+	int rc;
+
+	if (got > 0) {
+		*pause = POLL_FIRST_MS;
+		return QX_OK;
+	}
+	if ((rc = pause_ms(r, *pause)) != QX_OK) {
+		say("guest-file-read: %s while the agent sent no data and no "
+		    "end of file", rc == QX_TIMEOUT ? "timed out" :
+		    "interrupted");
+		return rc;
+	}
+	*pause = *pause * 2 < POLL_MAX_MS ? *pause * 2 : POLL_MAX_MS;
+	return QX_OK;
+}
+
+/*
  * Reads handle to its end, writing each chunk to stdout as it comes.
  * Returns QX_OK, or after a message the failure's status.
  */
@@ -386,6 +412,7 @@ copy_out(struct run *r, json_int_t handle)
 {
 	json_t *args, *ret;
 	json_int_t count;
+	int64_t pause = POLL_FIRST_MS;
 	size_t n;
 	int rc, eof = 0;
 
@@ -405,6 +432,8 @@ copy_out(struct run *r, json_int_t handle)
 			    " but the data holds %zu bytes", count, n);
 			rc = QX_PROTO;
 		}
+		if (rc == QX_OK && !eof)
+			rc = pace_read(r, n, &pause);
 		if (rc != QX_OK)
 			return rc;
 	}
@@ -534,7 +563,7 @@ check_enabled(struct run *r, const char *name)
 	cmds = json_object_get(ret, "supported_commands");
 	json_array_foreach(cmds, i, c)
 		if (qmp_json_is_string(json_object_get(c, "name")) &&
-		    strcmp(json_string_value(json_object_get(c, "name")),
+		    strcmp(qmp_json_string(json_object_get(c, "name")),
 		    name) == 0)
 			on = json_is_true(json_object_get(c, "enabled"));
 	json_decref(ret);

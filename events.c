@@ -20,9 +20,11 @@
 #include "qmpctl.h"
 
 /*
- * Awaited events held while a command runs, at most.  Past it, with
- * --count 0, the oldest are dropped and the run says how many at the end:
- * memory stays bounded whatever the server sends.
+ * Awaited events held while a command runs, at most, with --count 0.
+ * Past it, the oldest are dropped and the run says how many at the end:
+ * memory stays bounded whatever the server sends.  With --count N, the
+ * N events asked for are held, whatever N (never more: later ones are
+ * not taken).
  */
 #define HELD_MAX	1024
 
@@ -63,7 +65,7 @@ event_matches(json_t *event, const struct match *m)
 	if (m->value != NULL && qmp_json_equal(v, m->value))
 		return 1;
 	/* A string equal to the text as given: device=drive0 for "drive0". */
-	return qmp_json_is_string(v) && strcmp(json_string_value(v),
+	return qmp_json_is_string(v) && strcmp(qmp_json_string(v),
 	    m->text) == 0;
 }
 
@@ -92,7 +94,7 @@ alt_matches(json_t *event, const char *name, const struct alt *a)
 enum event_kind
 event_kind(const struct options *o, json_t *event)
 {
-	const char *name = json_string_value(json_object_get(event, "event"));
+	const char *name = qmp_json_string(json_object_get(event, "event"));
 	size_t i;
 	int pass;
 
@@ -119,9 +121,14 @@ print_event(struct run *r, json_t *event)
 	return 0;
 }
 
-/* Takes an awaited event: prints it now, or holds it until the result. */
+/*
+ * Takes an awaited event: a failure is kept for the end; a success is
+ * counted, and printed now or held until the result.  Only --count 0
+ * (every event) can fill the hold: then the oldest is dropped.  With
+ * --count N, no more than N are ever held, and none is dropped.
+ */
 static void
-take(struct run *r, json_t *event, enum event_kind k)
+take_awaited(struct run *r, json_t *event, enum event_kind k)
 {
 	if (k == EVENT_FAIL) {
 		if (r->failed == NULL)
@@ -135,11 +142,12 @@ take(struct run *r, json_t *event, enum event_kind k)
 		print_event(r, event);
 		return;
 	}
-	if (json_array_size(r->held) >= HELD_MAX) {
+	if (r->o->count == 0 && json_array_size(r->held) >= HELD_MAX) {
 		json_array_remove(r->held, 0);
 		r->dropped++;
 	}
-	json_array_append(r->held, event);
+	if (json_array_append(r->held, event) < 0)
+		must(NULL);	/* out of memory: says so and exits */
 }
 
 /* The event handler: logs every event and takes the awaited ones. */
@@ -164,7 +172,7 @@ on_event(void *ctx, json_t *event)
 		return;
 	k = event_kind(r->o, event);
 	if (k != EVENT_OTHER)
-		take(r, event, k);
+		take_awaited(r, event, k);
 }
 
 /*
@@ -268,14 +276,14 @@ free_alts(struct options *o)
 static int
 report_failure(struct run *r)
 {
-	const char *name = json_string_value(json_object_get(r->failed,
+	const char *name = qmp_json_string(json_object_get(r->failed,
 	    "event"));
 	json_t *err = data_member(r->failed, "error");
 
 	print_event(r, r->failed);
 	if (qmp_json_is_string(err))
 		say("event %s reports a failure: %s", name,
-		    json_string_value(err));
+		    qmp_json_string(err));
 	else
 		say("event %s reports a failure", name);
 	return QX_FAILED;

@@ -169,6 +169,9 @@ check_command(json_t *cmd)
 		} else if (strcmp(key, "id") != 0)
 			return "unknown member (expected execute or exec-oob, "
 			    "arguments, id)";
+		else if (!qmp_id_echoable(v))
+			return "\"id\" holds a number past the range of a "
+			    "double, which QEMU cannot echo";
 	}
 	if (names != 1)
 		return "needs exactly one \"execute\" or \"exec-oob\" "
@@ -188,14 +191,14 @@ read_stdin(struct run *r)
 	ssize_t n;
 	char *p;
 
-	p = qmp_framer_space(&r->in, &room);
+	p = qmp_framer_space(r->in, &room);
 	if (p == NULL) {
 		say("stdin: out of memory");
 		return QX_LOCAL;
 	}
 	n = io_read(r, STDIN_FILENO, p, room);
 	if (n > 0)
-		qmp_framer_commit(&r->in, (size_t)n);
+		qmp_framer_commit(r->in, (size_t)n);
 	else if (n == 0)
 		r->in_eof = 1;
 	else
@@ -219,18 +222,18 @@ next_command(struct run *r, json_t **cmd)
 
 	*cmd = NULL;
 	for (;;) {
-		fr = qmp_framer_next(&r->in, &m, &len);
+		fr = qmp_framer_next(r->in, &m, &len);
 		if (fr == QMP_FRAME_MSG)
 			break;
 		if (fr == QMP_FRAME_ERROR || fr == QMP_FRAME_TOOBIG ||
-		    (r->in_eof && qmp_framer_pending(&r->in) > 0)) {
+		    (r->in_eof && qmp_framer_pending(r->in) > 0)) {
 			if (fr == QMP_FRAME_ERROR)
 				return usage_failure("stdin: command %lu: "
 				    "expected a JSON object", r->in_count + 1);
 			if (fr == QMP_FRAME_TOOBIG)
 				return usage_failure("stdin: command %lu is over "
 				    "%zu bytes (see --max-size)",
-				    r->in_count + 1, r->in.max);
+				    r->in_count + 1, qmp_framer_max(r->in));
 			return usage_failure("stdin: command %lu: incomplete "
 			    "JSON at the end of input", r->in_count + 1);
 		}

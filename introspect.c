@@ -22,25 +22,6 @@
 #define RESOLVE_DEPTH	64	/* named types open at once, at most */
 #define NODES_PER_ENTRY	64	/* the budget: nodes per schema entry */
 
-/*
- * Runs the argument-less command name.  Returns QX_OK with its reply in
- * *reply (new), or the exit status after reporting the failure.
- */
-int
-query(struct run *r, const char *name, json_t **reply)
-{
-	enum qmp_status st;
-	int rc;
-
-	st = qmp_call(r->q, name, NULL, reply);
-	if (st == QMP_OK)
-		return QX_OK;
-	rc = report(r, st, *reply);
-	json_decref(*reply);
-	*reply = NULL;
-	return rc;
-}
-
 struct schema {
 	json_t *byname;		/* name -> schema entry (borrowed refs) */
 	json_t *stack;		/* the names being resolved */
@@ -62,23 +43,43 @@ malformed(struct schema *s, const char *name, const char *why)
 	return json_null();
 }
 
-/* Returns a readable name for a builtin's JSON type. */
-static const char *
-builtin_name(json_t *entry)
+/* Appends v (stolen) to the array arr, or exits when memory ran out. */
+static void
+append_new(json_t *arr, json_t *v)
+{
+	if (json_array_append_new(arr, must(v)) < 0)
+		must(NULL);
+}
+
+/* Sets obj's key to v (stolen), or exits when memory ran out. */
+static void
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (json_object_set_new(obj, key, must(v)) < 0)
+		must(NULL);
+}
+
+/*
+ * Returns a readable name for the builtin type entry name's JSON type
+ * (new), or a null after noting a "json-type" that is not a string.
+ */
+static json_t *
+builtin_name(struct schema *s, const char *name, json_t *entry)
 {
 	static const char *const names[][2] = {
 		{ "string", "str" }, { "boolean", "bool" }, { "value", "any" },
 	};
-	const char *t = json_string_value(json_object_get(entry,
-	    "json-type"));
+	const char *t = qmp_json_string(json_object_get(entry, "json-type"));
 	size_t i;
 
 	if (t == NULL)
-		return "?";
+		return malformed(s, name, "its \"json-type\" is not a string");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(t, names[i][0]) == 0)
-			return names[i][1];
-	return t;	/* int, number and null read well as they are */
+			return must(json_string(names[i][1]));
+	/* int, number and null read well as they are */
+	return must(json_stringn(t, json_string_length(json_object_get(entry,
+	    "json-type"))));
 }
 
 /* Returns {"enum": [values]} (new): "values", or names in "members". */
@@ -88,11 +89,11 @@ resolve_enum(struct schema *s, const char *name, json_t *e)
 	json_t *v = json_object_get(e, "values"), *m, *out, *one;
 	size_t i;
 
-	out = json_array();
+	out = must(json_array());
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, one)
 			if (qmp_json_is_string(one))
-				json_array_append(out, one);
+				append_new(out, json_incref(one));
 			else
 				malformed(s, name, "an enum value is not a "
 				    "string");
@@ -101,46 +102,74 @@ resolve_enum(struct schema *s, const char *name, json_t *e)
 		json_array_foreach(m, i, one) {
 			v = json_object_get(one, "name");
 			if (qmp_json_is_string(v))
-				json_array_append(out, v);
+				append_new(out, json_incref(v));
 			else
 				malformed(s, name, "an enum member has no "
 				    "name");
 		}
 	}
-	return json_pack("{s:o}", "enum", out);
+	return must(json_pack("{s:o}", "enum", out));
 }
 
 static json_t *resolve(struct schema *, const char *name);
 
-/* Returns the type named by e's member key, resolved (new). */
+/*
+ * Returns the type named by the member key of e (part of the entry
+ * name), resolved (new); a null after noting a name that is not a string.
+ */
 static json_t *
-resolve_member_type(struct schema *s, json_t *e, const char *key)
+resolve_member_type(struct schema *s, const char *name, json_t *e,
+    const char *key)
 {
-	const char *k = json_string_value(json_object_get(e, key));
+	const char *k = qmp_json_string(json_object_get(e, key));
 
-	return resolve(s, k != NULL ? k : "");
+	if (k == NULL)
+		return malformed(s, name, "a type name is not a string");
+	return resolve(s, k);
 }
 
 /* Returns {"alternate": [types]} (new). */
 static json_t *
-resolve_alternate(struct schema *s, json_t *e)
+resolve_alternate(struct schema *s, const char *name, json_t *e)
 {
-	json_t *out = json_array(), *one;
+	json_t *out = must(json_array()), *one;
 	size_t i;
 
 	json_array_foreach(json_object_get(e, "members"), i, one)
-		json_array_append_new(out, resolve_member_type(s, one,
-		    "type"));
-	return json_pack("{s:o}", "alternate", out);
+		append_new(out, resolve_member_type(s, name, one, "type"));
+	return must(json_pack("{s:o}", "alternate", out));
+}
+
+/* Returns the variants of the object type e, called name (new). */
+static json_t *
+resolve_variants(struct schema *s, const char *name, json_t *e)
+{
+	json_t *cases = must(json_object()), *one, *tag;
+	const char *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(e, "variants"), i, one) {
+		c = qmp_json_string(json_object_get(one, "case"));
+		if (c == NULL)
+			malformed(s, name, "a variant has no case");
+		else
+			set_new(cases, c, resolve_member_type(s, name, one,
+			    "type"));
+	}
+	tag = json_object_get(e, "tag");
+	if (!qmp_json_is_string(tag)) {
+		malformed(s, name, "its variants' \"tag\" is not a string");
+		tag = json_null();
+	}
+	return must(json_pack("{s:O, s:o}", "tag", tag, "cases", cases));
 }
 
 /* Returns an object type with its members and variants (new). */
 static json_t *
 resolve_object(struct schema *s, const char *name, json_t *e)
 {
-	json_t *out = json_object(), *mem = json_array(), *one, *vars, *cases;
+	json_t *out = must(json_object()), *mem = must(json_array()), *one;
 	json_t *mname;
-	const char *c;
 	size_t i;
 
 	json_array_foreach(json_object_get(e, "members"), i, one) {
@@ -149,25 +178,13 @@ resolve_object(struct schema *s, const char *name, json_t *e)
 			malformed(s, name, "a member has no name");
 			continue;
 		}
-		json_array_append_new(mem, json_pack("{s:O, s:o, s:b}",
-		    "name", mname, "type", resolve_member_type(s, one, "type"),
+		append_new(mem, json_pack("{s:O, s:o, s:b}", "name", mname,
+		    "type", resolve_member_type(s, name, one, "type"),
 		    "optional", json_object_get(one, "default") != NULL));
 	}
-	json_object_set_new(out, "members", mem);
-	vars = json_object_get(e, "variants");
-	if (json_array_size(vars) == 0)
-		return out;
-	cases = json_object();
-	json_array_foreach(vars, i, one) {
-		c = json_string_value(json_object_get(one, "case"));
-		if (c == NULL)
-			malformed(s, name, "a variant has no case");
-		else
-			json_object_set_new(cases, c,
-			    resolve_member_type(s, one, "type"));
-	}
-	json_object_set_new(out, "variants", json_pack("{s:O, s:o}", "tag",
-	    json_object_get(e, "tag"), "cases", cases));
+	set_new(out, "members", mem);
+	if (json_array_size(json_object_get(e, "variants")) > 0)
+		set_new(out, "variants", resolve_variants(s, name, e));
 	return out;
 }
 
@@ -179,7 +196,7 @@ on_stack(struct schema *s, const char *name)
 	size_t i;
 
 	json_array_foreach(s->stack, i, one)
-		if (strcmp(json_string_value(one), name) == 0)
+		if (strcmp(qmp_json_string(one), name) == 0)
 			return 1;
 	return 0;
 }
@@ -208,32 +225,32 @@ resolve(struct schema *s, const char *name)
 
 	s->nodes++;
 	if (e == NULL)
-		return json_pack("{s:s}", "unknown", name);
-	meta = json_string_value(json_object_get(e, "meta-type"));
-	if (meta == NULL)
-		meta = "";
+		return must(json_pack("{s:s}", "unknown", name));
+	if ((meta = qmp_json_string(json_object_get(e, "meta-type"))) == NULL)
+		return malformed(s, name, "its \"meta-type\" is not a string");
 	if (strcmp(meta, "builtin") == 0)
-		return json_string(builtin_name(e));
+		return builtin_name(s, name, e);
 	if (strcmp(meta, "enum") == 0)
 		return resolve_enum(s, name, e);
 	if (strcmp(meta, "array") != 0 && strcmp(meta, "alternate") != 0 &&
 	    strcmp(meta, "object") != 0)
-		return json_pack("{s:s}", "unknown", name);
+		return must(json_pack("{s:s}", "unknown", name));
 	if (on_stack(s, name))
-		return json_pack("{s:s, s:b}", "ref", name, "recursive", 1);
+		return must(json_pack("{s:s, s:b}", "ref", name, "recursive",
+		    1));
 	if (cut_here(s, name) || (s->nodes % 4096 == 0 && s->deadline != 0 &&
 	    qmp_now_ms() >= s->deadline))
-		return json_pack("{s:s}", "ref", name);
-	json_array_append_new(s->stack, json_string(name));
+		return must(json_pack("{s:s}", "ref", name));
+	append_new(s->stack, json_string(name));
 	if (strcmp(meta, "array") == 0)
-		out = json_pack("{s:o}", "array", resolve_member_type(s, e,
-		    "element-type"));
+		out = must(json_pack("{s:o}", "array", resolve_member_type(s,
+		    name, e, "element-type")));
 	else if (strcmp(meta, "alternate") == 0)
-		out = resolve_alternate(s, e);
+		out = resolve_alternate(s, name, e);
 	else
 		out = resolve_object(s, name, e);
 	json_array_remove(s->stack, json_array_size(s->stack) - 1);
-	json_object_set_new(s->done, name, json_true());
+	set_new(s->done, name, json_true());
 	return out;
 }
 
@@ -249,7 +266,7 @@ print_members(FILE *out, json_t *obj, int indent)
 
 	json_array_foreach(json_object_get(obj, "members"), i, one) {
 		fprintf(out, "%*s%s: %s", indent, "",
-		    json_string_value(json_object_get(one, "name")),
+		    qmp_json_string(json_object_get(one, "name")),
 		    json_is_true(json_object_get(one, "optional")) ?
 		    "optional " : "");
 		print_type(out, json_object_get(one, "type"), indent);
@@ -258,7 +275,7 @@ print_members(FILE *out, json_t *obj, int indent)
 	cases = json_object_get(vars, "cases");
 	json_object_foreach(cases, k, c) {
 		fprintf(out, "%*swhen %s is \"%s\":\n", indent, "",
-		    json_string_value(json_object_get(vars, "tag")), k);
+		    qmp_json_string(json_object_get(vars, "tag")), k);
 		print_members(out, c, indent + 2);
 	}
 }
@@ -270,13 +287,13 @@ print_type(FILE *out, json_t *t, int indent)
 	json_t *v;
 	size_t i;
 
-	if (json_is_string(t)) {
-		fprintf(out, "%s\n", json_string_value(t));
+	if (qmp_json_is_string(t)) {
+		fprintf(out, "%s\n", qmp_json_string(t));
 	} else if ((v = json_object_get(t, "enum")) != NULL) {
 		fputs("enum (", out);
 		for (i = 0; i < json_array_size(v); i++)
 			fprintf(out, "%s%s", i ? ", " : "",
-			    json_string_value(json_array_get(v, i)));
+			    qmp_json_string(json_array_get(v, i)));
 		fputs(")\n", out);
 	} else if ((v = json_object_get(t, "array")) != NULL) {
 		fputs("array of ", out);
@@ -288,11 +305,11 @@ print_type(FILE *out, json_t *t, int indent)
 			print_type(out, json_array_get(v, i), indent + 4);
 		}
 	} else if ((v = json_object_get(t, "ref")) != NULL) {
-		fprintf(out, "%s (%s)\n", json_string_value(v),
+		fprintf(out, "%s (%s)\n", qmp_json_string(v),
 		    json_is_true(json_object_get(t, "recursive")) ?
 		    "recursive: it contains itself" : "as above");
 	} else if ((v = json_object_get(t, "unknown")) != NULL) {
-		fprintf(out, "%s\n", json_string_value(v));
+		fprintf(out, "%s\n", qmp_json_string(v));
 	} else if (json_array_size(json_object_get(t, "members")) == 0 &&
 	    json_object_get(t, "variants") == NULL) {
 		fputs("{}\n", out);
@@ -331,15 +348,19 @@ static json_t *
 resolve_entry(struct schema *s, json_t *e, const char *meta,
     const char *name)
 {
-	json_t *out = json_pack("{s:s, s:s}", "name", name, "meta-type", meta);
+	json_t *out = must(json_pack("{s:s, s:s}", "name", name, "meta-type",
+	    meta));
 	json_t *oob = json_object_get(e, "allow-oob");
 
-	json_object_set_new(out, "arguments", resolve_member_type(s, e,
-	    "arg-type"));
+	set_new(out, "arguments", resolve_member_type(s, name, e, "arg-type"));
 	if (strcmp(meta, "command") == 0) {
-		json_object_set_new(out, "returns", resolve_member_type(s, e,
+		set_new(out, "returns", resolve_member_type(s, name, e,
 		    "ret-type"));
-		json_object_set(out, "allow-oob", oob ? oob : json_false());
+		if (oob != NULL && !json_is_boolean(oob))
+			malformed(s, name, "its \"allow-oob\" is not a "
+			    "boolean");
+		set_new(out, "allow-oob", json_is_true(oob) ? json_true() :
+		    json_false());
 	}
 	return out;
 }
@@ -357,19 +378,25 @@ describe(struct run *r, const char *name)
 	size_t i;
 	int rc;
 
-	if ((rc = query(r, "query-qmp-schema", &reply)) != QX_OK)
+	if ((rc = call_or_report(r, "query-qmp-schema", &reply)) != QX_OK)
 		return rc;
 	list = reply;
+	if (!json_is_array(list)) {
+		say("query-qmp-schema: the reply is not an array");
+		json_decref(reply);
+		return QX_PROTO;
+	}
 	s.byname = must(json_object());
 	s.stack = must(json_array());
 	s.done = must(json_object());
 	s.deadline = r->deadline;
 	json_array_foreach(list, i, e)
-		if ((k = json_string_value(json_object_get(e, "name"))) != NULL)
-			json_object_set(s.byname, k, e);
+		if ((k = qmp_json_string(json_object_get(e, "name"))) != NULL &&
+		    json_object_set(s.byname, k, e) < 0)
+			must(NULL);
 	s.budget = NODES_PER_ENTRY * (json_array_size(list) + 16);
 	e = json_object_get(s.byname, name);
-	meta = json_string_value(json_object_get(e, "meta-type"));
+	meta = qmp_json_string(json_object_get(e, "meta-type"));
 	if (meta == NULL || (strcmp(meta, "command") != 0 &&
 	    strcmp(meta, "event") != 0)) {
 		say("%s: no such command or event in the server's schema",
@@ -420,18 +447,24 @@ list_commands(struct run *r)
 	size_t i, n = 0;
 	int rc, qga = r->o->qga;
 
-	if ((rc = query(r, qga ? "guest-info" : "query-commands", &reply)) !=
-	    QX_OK)
+	if ((rc = call_or_report(r, qga ? "guest-info" : "query-commands",
+	    &reply)) != QX_OK)
 		return rc;
 	list = reply;
 	if (qga)
 		list = json_object_get(list, "supported_commands");
+	if (!json_is_array(list)) {
+		say("%s: the reply holds no array of commands",
+		    qga ? "guest-info" : "query-commands");
+		json_decref(reply);
+		return QX_PROTO;
+	}
 	names = must(calloc(json_array_size(list) + 1, sizeof(*names)));
 	json_array_foreach(list, i, e) {
 		if (qga && json_is_false(json_object_get(e, "enabled")))
 			continue;
 		if (qmp_json_is_string(json_object_get(e, "name")))
-			names[n++] = json_string_value(json_object_get(e,
+			names[n++] = qmp_json_string(json_object_get(e,
 			    "name"));
 	}
 	qsort(names, n, sizeof(*names), cmp_names);

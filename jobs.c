@@ -160,7 +160,7 @@ names(json_t *data, const char *key, const char *id)
 void
 note_wait_event(struct run *r, json_t *event)
 {
-	const char *name = json_string_value(json_object_get(event, "event"));
+	const char *name = qmp_json_string(json_object_get(event, "event"));
 	json_t *data = json_object_get(event, "data");
 	const char *id = r->o->job_id;
 
@@ -288,7 +288,7 @@ sample_job(struct run *r, json_t *entry)
 	json_t *line = must(json_object());
 	json_t *cur = json_object_get(entry, "current-progress");
 	json_t *total = json_object_get(entry, "total-progress");
-	const char *type = json_string_value(json_object_get(entry, "type"));
+	const char *type = qmp_json_string(json_object_get(entry, "type"));
 	struct sample s = { 0 };
 	char label[256];
 	int rc;
@@ -364,7 +364,7 @@ finish_job(struct run *r, json_t *entry)
 	json_t *state = entry ? entry : r->job.end ? r->job.end : r->job.last;
 	int rc;
 
-	err = json_string_value(json_object_get(state, "error"));
+	err = qmp_json_string(json_object_get(state, "error"));
 	if ((rc = print_state(r, state)) != QX_OK)
 		return rc;
 	if (err != NULL)
@@ -582,7 +582,7 @@ migration_end(json_t *info, const char *s)
 
 	if (strcmp(s, "completed") == 0)
 		return QX_OK;
-	desc = json_string_value(json_object_get(info, "error-desc"));
+	desc = qmp_json_string(json_object_get(info, "error-desc"));
 	if (desc != NULL)
 		say("migration %s: %s", s, desc);
 	else

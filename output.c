@@ -183,6 +183,7 @@ exit_status(enum qmp_status st)
 	case QMP_EPROTO:	return QX_PROTO;
 	case QMP_ETIMEOUT:	return QX_TIMEOUT;
 	case QMP_ELOCAL:	return QX_LOCAL;
+	case QMP_EMISUSE:	return QX_LOCAL;	/* internal: a bug */
 	case QMP_ECANCEL:
 		return io_signal_status();
 	}
@@ -216,7 +217,7 @@ print_json(const struct run *r, json_t *v)
 	if (r->o->raw && qmp_json_is_string(v)) {
 		size_t n = json_string_length(v);
 
-		if (fwrite(json_string_value(v), 1, n, out) != n)
+		if (fwrite(qmp_json_string(v), 1, n, out) != n)
 			return -1;
 	} else if (qmp_json_write(out, v, r->o->pretty) < 0)
 		return -1;
@@ -265,7 +266,7 @@ string_operand_named(const struct options *o, const char *desc)
 static void
 hint_for_error(const struct options *o, json_t *error)
 {
-	const char *desc = json_string_value(json_object_get(error, "desc"));
+	const char *desc = qmp_json_string(json_object_get(error, "desc"));
 	const char *op = desc != NULL ? string_operand_named(o, desc) : NULL;
 	int boolean = desc != NULL && strstr(desc, "expected: boolean") != NULL;
 	const char *eq;
@@ -296,7 +297,7 @@ hint_for_error(const struct options *o, json_t *error)
  * status it stands for.
  */
 int
-report(struct run *r, enum qmp_status st, json_t *reply)
+print_reply(struct run *r, enum qmp_status st, json_t *reply)
 {
 	json_t *out;
 

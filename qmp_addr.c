@@ -13,22 +13,28 @@
 
 #include "qmp_core.h"
 
-/* Returns 1 when s (of length n) is a decimal number in [lo, hi]. */
+/*
+ * Returns 1 when s (of length n) is a decimal number in [lo, hi], with
+ * its value in *out.  Each digit is checked against hi before it is
+ * added, so no value wraps, whatever the width of the types.
+ */
 static int
-parse_uint(const char *s, size_t n, unsigned long lo, unsigned long hi,
-    unsigned long *out)
+parse_uint(const char *s, size_t n, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	unsigned long v = 0;
+	uint32_t v = 0, d;
 	size_t i;
 
-	if (n == 0 || n > 10)
+	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
-		v = v * 10 + (unsigned long)(s[i] - '0');
+		d = (uint32_t)(s[i] - '0');
+		if (d > hi || v > (hi - d) / 10)
+			return 0;
+		v = v * 10 + d;
 	}
-	if (v < lo || v > hi)
+	if (v < lo)
 		return 0;
 	*out = v;
 	return 1;
@@ -58,7 +64,7 @@ parse_hostport(const char *orig, const char *s, struct qmp_addr *a,
 {
 	const char *colon, *h = s;
 	size_t hlen;
-	unsigned long port;
+	uint32_t port;
 
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
@@ -89,7 +95,7 @@ parse_hostport(const char *orig, const char *s, struct qmp_addr *a,
 		    "%s: bad port '%s' (expected 1-65535)", orig, colon + 1);
 	memcpy(a->host, h, hlen);
 	a->host[hlen] = '\0';
-	snprintf(a->port, sizeof(a->port), "%lu", port);
+	snprintf(a->port, sizeof(a->port), "%u", (unsigned)port);
 	a->kind = QMP_ADDR_TCP;
 	return QMP_OK;
 }
@@ -99,7 +105,7 @@ qmp_parse_address(const char *s, struct qmp_addr *a, char *err,
     size_t errlen)
 {
 	const char *p, *colon;
-	unsigned long cid, port;
+	uint32_t cid, port;
 	size_t n;
 
 	memset(a, 0, sizeof(*a));

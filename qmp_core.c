@@ -1,75 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * qmp_core.c: the connection of the QEMU Monitor Protocol library: the
- * transport (connect, listen, send, read a framed message, deadlines and
- * cancelling), then the session (greeting, negotiation, the agent's
- * sync, commands and their replies, events).  Addresses are parsed in
- * qmp_addr.c, messages framed in qmp_framer.c and read and written by
- * qmp_json.c.  See qmp_core.h.
+ * qmp_core.c: the session of the QEMU Monitor Protocol library: the
+ * greeting, capabilities negotiation, the guest agent's sync, commands
+ * and their replies, events.  Bytes move through the transport
+ * (qmp_transport.c); addresses are parsed in qmp_addr.c, messages framed
+ * in qmp_framer.c and read and written by qmp_json.c.  See qmp_core.h;
+ * the error convention is in qmp_conn.h.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <netdb.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __linux__
-#include <linux/vm_sockets.h>
-#endif
-
-#include "qmp_core.h"
+#include "qmp_conn.h"
 #include "qmp_json.h"
 
-static enum qmp_status attach_inherited(struct qmp *,
-    const struct qmp_addr *);
 static enum qmp_status check_ready(struct qmp *);
 static enum qmp_status settle(struct qmp *, enum qmp_status);
-
-/* Where a connection is: each call says in which state it may be made. */
-enum qmp_state {
-	QMP_STATE_NEW,		/* not connected yet */
-	QMP_STATE_CONNECTED,	/* connected, no handshake yet */
-	QMP_STATE_READY,	/* commands may be sent */
-	QMP_STATE_BROKEN,	/* lost, or out of step: only qmp_free */
-};
-
-struct qmp {
-	enum qmp_state state;
-	enum qmp_cause cause;		/* more on the last failure */
-	int oob;			/* oob enabled: replies may overtake */
-	int fd;
-	int cancel_fd;
-	const volatile sig_atomic_t *cancel_flag;	/* nonzero: cancelled */
-	int is_unix;
-	int64_t deadline;		/* monotonic ms, 0 = none */
-	struct qmp_framer fr;
-	size_t max_size;
-	unsigned long next_id;
-	long long sync_next;		/* the next sync id, or 0: random */
-	json_t *greeting;
-	json_t *last_id;		/* the id of the last command, if any */
-	int sent;			/* sent since the last read: poll first */
-	int cmd_sent;			/* the last command went out whole */
-	qmp_event_fn *on_event;
-	void *event_ctx;
-	qmp_trace_fn *on_trace;
-	void *trace_ctx;
-	char name[512];			/* the address, for messages */
-	char err[1024];
-};
 
 const char *
 qmp_strerror(enum qmp_status st)
@@ -86,6 +36,7 @@ qmp_strerror(enum qmp_status st)
 	case QMP_ETIMEOUT:	return "timed out";
 	case QMP_ELOCAL:	return "local failure";
 	case QMP_ECANCEL:	return "interrupted";
+	case QMP_EMISUSE:	return "library call out of order";
 	}
 	return "unknown status";
 }
@@ -93,33 +44,30 @@ qmp_strerror(enum qmp_status st)
 /* ---- The connection ------------------------------------------------- */
 
 /*
- * Formats the failure description and returns st.  The arguments may
- * point into q->err itself (to wrap an earlier message).
+ * The framer's skip handler: traces bytes dropped while skipping to the
+ * agent's 0xFF, and refuses the read once they hold a QMP greeting (an
+ * agent stays quiet; a QEMU monitor greets).
  */
-static enum qmp_status
-fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum qmp_status
-fail(struct qmp *q, enum qmp_status st, const char *fmt, ...)
+static void
+dropped(void *ctx, const char *bytes, size_t n)
 {
-	char buf[sizeof(q->err)];
-	va_list ap;
+	static const char mark[] = "{\"QMP\":";
+	struct qmp *q = ctx;
+	size_t i;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	memcpy(q->err, buf, sizeof(buf));
-	return st;
-}
-
-int64_t
-qmp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	qmpi_trace(q, QMP_TRACE_RECV, 0, bytes, n, 0);
+	for (i = 0; i < n && q->refused == QMP_OK; i++) {
+		if (bytes[i] == mark[q->mark])
+			q->mark++;
+		else
+			q->mark = bytes[i] == '{';
+		if (q->mark == sizeof(mark) - 1) {
+			q->cause = QMP_CAUSE_MONITOR;
+			q->refused = qmpi_fail(q, QMP_EGREETING, "%s: sent a QMP "
+			    "greeting: this is a QEMU monitor, not a guest "
+			    "agent", q->name);
+		}
+	}
 }
 
 struct qmp *
@@ -132,7 +80,11 @@ qmp_new(void)
 	q->fd = -1;
 	q->cancel_fd = -1;
 	q->max_size = QMP_DEFAULT_MAX_SIZE;
-	qmp_framer_init(&q->fr, q->max_size);
+	if ((q->fr = qmp_framer_new(q->max_size)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	qmp_framer_on_skip(q->fr, dropped, q);
 	return q;
 }
 
@@ -143,24 +95,17 @@ qmp_free(struct qmp *q)
 		return;
 	if (q->fd >= 0)
 		close(q->fd);
-	qmp_framer_free(&q->fr);
+	qmp_framer_free(q->fr);
 	json_decref(q->greeting);
 	json_decref(q->last_id);
 	free(q);
 }
 
 void
-qmp_set_deadline(struct qmp *q, int64_t deadline_ms)
-{
-	q->deadline = deadline_ms;
-}
-
-void
 qmp_set_max_size(struct qmp *q, size_t max)
 {
 	q->max_size = max;
-	q->fr.max = max;
-	q->fr.limit = max < SIZE_MAX ? max + 1 : max;
+	qmp_framer_set_max(q->fr, max);
 }
 
 void
@@ -170,50 +115,11 @@ qmp_set_event_handler(struct qmp *q, qmp_event_fn *fn, void *ctx)
 	q->event_ctx = ctx;
 }
 
-/* Hands bytes the framer dropped to the trace, as raw bytes. */
-static void
-trace_skip(void *ctx, const char *bytes, size_t n)
-{
-	struct qmp *q = ctx;
-
-	q->on_trace(q->trace_ctx, QMP_TRACE_RECV, 0, bytes, n, 0);
-}
-
 void
 qmp_set_trace(struct qmp *q, qmp_trace_fn *fn, void *ctx)
 {
 	q->on_trace = fn;
 	q->trace_ctx = ctx;
-	q->fr.on_skip = fn != NULL ? trace_skip : NULL;
-	q->fr.skip_ctx = q;
-}
-
-/* Traces bytes sent or received: a message (is_msg) or raw bytes. */
-static void
-trace(struct qmp *q, int dir, int is_msg, const char *bytes, size_t n,
-    size_t nfds)
-{
-	if (q->on_trace != NULL)
-		q->on_trace(q->trace_ctx, dir, is_msg, bytes, n, nfds);
-}
-
-void
-qmp_set_cancel_fd(struct qmp *q, int fd)
-{
-	q->cancel_fd = fd;
-}
-
-void
-qmp_set_cancel_flag(struct qmp *q, const volatile sig_atomic_t *flag)
-{
-	q->cancel_flag = flag;
-}
-
-/* Returns 1 when the caller asked to stop (a signal, say). */
-static int
-cancelled(const struct qmp *q)
-{
-	return q->cancel_flag != NULL && *q->cancel_flag != 0;
 }
 
 const char *
@@ -234,605 +140,9 @@ qmp_greeting(struct qmp *q)
 	return q->greeting;
 }
 
-/* Returns the poll timeout left before the deadline, -1 for none. */
-static int
-time_left(const struct qmp *q)
-{
-	int64_t left;
-
-	if (q->deadline == 0)
-		return -1;
-	left = q->deadline - qmp_now_ms();
-	if (left <= 0)
-		return 0;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/*
- * Waits until fd is ready for events, or ms milliseconds passed (-1: no
- * limit besides the deadline; fd -1: only the pause).  Returns QMP_OK,
- * or QMP_ETIMEOUT, QMP_ECANCEL or QMP_ELOCAL with a message saying what
- * was being waited for.
- */
-static enum qmp_status
-wait_fd(struct qmp *q, int fd, short events, int ms, const char *what)
-{
-	struct pollfd pfd[2];
-	int left, n, r;
-
-	for (;;) {
-		if (cancelled(q))
-			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
-			    q->name, what);
-		left = time_left(q);
-		if (left == 0)
-			return fail(q, QMP_ETIMEOUT, "%s: timed out %s",
-			    q->name, what);
-		if (ms >= 0 && (left < 0 || ms < left))
-			left = ms;
-		n = 0;
-		if (fd >= 0) {
-			pfd[n].fd = fd;
-			pfd[n].events = events;
-			pfd[n].revents = 0;
-			n++;
-		}
-		if (q->cancel_fd >= 0) {
-			pfd[n].fd = q->cancel_fd;
-			pfd[n].events = POLLIN;
-			pfd[n].revents = 0;
-			n++;
-		}
-		r = poll(pfd, (nfds_t)n, left);
-		if (r < 0 && errno != EINTR)
-			return fail(q, QMP_ELOCAL, "poll: %s", strerror(errno));
-		if (r < 0)
-			continue;
-		if (q->cancel_fd >= 0 && pfd[n - 1].revents != 0)
-			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
-			    q->name, what);
-		if (r > 0)
-			return QMP_OK;
-		if (ms >= 0 && (time_left(q) != 0 || q->deadline == 0))
-			return QMP_OK;
-	}
-}
-
-/*
- * Tries one connect, putting the socket in *fdp.  Returns QMP_OK, or
- * QMP_ECONNECT with errno set (and no message yet: the caller names the
- * address), or the status of the wait with its message.
- */
-static enum qmp_status
-try_connect(struct qmp *q, int family, int type, int proto,
-    const struct sockaddr *sa, socklen_t salen, int *fdp)
-{
-	enum qmp_status st;
-	int fd, e;
-	socklen_t elen = sizeof(e);
-
-	*fdp = -1;
-	fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
-	if (fd < 0)
-		return QMP_ECONNECT;
-	if (connect(fd, sa, salen) == 0) {
-		*fdp = fd;
-		return QMP_OK;
-	}
-	e = errno;
-	if (e == EINPROGRESS || e == EINTR) {
-		st = wait_fd(q, fd, POLLOUT, -1, "connecting");
-		if (st != QMP_OK) {
-			close(fd);
-			return st;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
-			e = errno;
-	}
-	if (e != 0) {
-		close(fd);
-		errno = e;
-		return QMP_ECONNECT;
-	}
-	*fdp = fd;
-	return QMP_OK;
-}
-
-/*
- * Connects to a unix socket path.  A path that exists but is no socket
- * is ENOTSOCK at once, not a refusal worth waiting for.
- */
-static enum qmp_status
-connect_unix(struct qmp *q, const struct qmp_addr *a, int *fdp)
-{
-	struct sockaddr_un sun;
-	enum qmp_status st;
-	struct stat sb;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-	st = try_connect(q, AF_UNIX, SOCK_STREAM, 0, (struct sockaddr *)&sun,
-	    sizeof(sun), fdp);
-	if (st == QMP_ECONNECT && errno == ECONNREFUSED &&
-	    stat(a->path, &sb) == 0 && !S_ISSOCK(sb.st_mode))
-		errno = ENOTSOCK;
-	if (st == QMP_ECONNECT)
-		fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(errno));
-	return st;
-}
-
-/*
- * Tries every address a stands for once, putting the socket in *fdp.
- * Returns QMP_OK, or a failure with q->err set; for QMP_ECONNECT errno
- * holds the last attempt's reason.
- */
-static enum qmp_status
-connect_once(struct qmp *q, const struct qmp_addr *a, int *fdp)
-{
-	struct addrinfo hints, *res, *ai;
-	enum qmp_status st = QMP_ECONNECT;
-	int e = 0, r, one = 1;
-
-	if (a->kind == QMP_ADDR_UNIX)
-		return connect_unix(q, a, fdp);
-	if (a->kind == QMP_ADDR_VSOCK) {
-#ifdef AF_VSOCK
-		struct sockaddr_vm svm;
-
-		memset(&svm, 0, sizeof(svm));
-		svm.svm_family = AF_VSOCK;
-		svm.svm_cid = a->cid;
-		svm.svm_port = a->vport;
-		st = try_connect(q, AF_VSOCK, SOCK_STREAM, 0,
-		    (struct sockaddr *)&svm, sizeof(svm), fdp);
-#else
-		errno = EAFNOSUPPORT;
-#endif
-		if (st == QMP_ECONNECT)
-			fail(q, QMP_ECONNECT, "%s: %s", a->text,
-			    strerror(errno));
-		return st;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	r = getaddrinfo(a->host, a->port, &hints, &res);
-	if (r == EAI_ADDRFAMILY || r == EAI_NONAME) {
-		/* AI_ADDRCONFIG hides ::1 on hosts with only loopback. */
-		hints.ai_flags = AI_NUMERICSERV;
-		r = getaddrinfo(a->host, a->port, &hints, &res);
-	}
-	if (r != 0) {
-		fail(q, QMP_ECONNECT, "%s: %s", a->text,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		errno = EHOSTUNREACH;
-		return QMP_ECONNECT;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		st = try_connect(q, ai->ai_family, ai->ai_socktype,
-		    ai->ai_protocol, ai->ai_addr, ai->ai_addrlen, fdp);
-		if (st != QMP_ECONNECT)
-			break;
-		e = errno;
-	}
-	freeaddrinfo(res);
-	if (st == QMP_ECONNECT) {
-		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
-		errno = e;
-	} else if (st == QMP_OK)
-		setsockopt(*fdp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return st;
-}
-
-enum qmp_status
-qmp_connect(struct qmp *q, const struct qmp_addr *a, int64_t wait_ms)
-{
-	int64_t until = wait_ms > 0 ? qmp_now_ms() + wait_ms : 0;
-	enum qmp_status st;
-	int fd, pause = 10;
-	size_t n;
-
-	if (q->state != QMP_STATE_NEW)
-		return fail(q, QMP_EUSAGE, "already connected");
-	if (a->kind == QMP_ADDR_FD)
-		return attach_inherited(q, a);
-	snprintf(q->name, sizeof(q->name), "%s",
-	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
-	for (;;) {
-		st = connect_once(q, a, &fd);
-		if (st != QMP_ECONNECT)
-			break;
-		if (errno != ENOENT && errno != ECONNREFUSED &&
-		    errno != EAGAIN)
-			return QMP_ECONNECT;
-		if (until == 0 || qmp_now_ms() >= until)
-			return QMP_ECONNECT;
-		n = strlen(q->err);
-		st = wait_fd(q, -1, 0, pause, "waiting for the socket");
-		if (st == QMP_ETIMEOUT) {
-			/* Keep the reason the last try gave. */
-			q->err[n] = '\0';
-			snprintf(q->err + n, sizeof(q->err) - n,
-			    " (timed out waiting)");
-		}
-		if (st != QMP_OK)
-			return st;
-		if (pause < 100)
-			pause *= 2;
-	}
-	if (st != QMP_OK)
-		return st;
-	q->fd = fd;
-	q->is_unix = a->kind == QMP_ADDR_UNIX;
-	q->state = QMP_STATE_CONNECTED;
-	return QMP_OK;
-}
-
-/*
- * Opens a listening unix socket at a->path, owner-only.  Returns it, or
- * -1 with q->err set; *created says whether the socket file was made.
- */
-static int
-listen_unix(struct qmp *q, const struct qmp_addr *a, int *created)
-{
-	struct sockaddr_un sun;
-	int fd, e, r;
-	mode_t mask;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/*
-	 * Owner-only, whatever the umask: whoever connects can be handed
-	 * the descriptors passed with commands.  (umask is the process's;
-	 * it is put back at once.)
-	 */
-	mask = umask(077);
-	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(mask);
-	if (r < 0 || (*created = 1, listen(fd, 1)) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		if (*created)
-			unlink(a->path);
-		*created = 0;
-		fail(q, QMP_ECONNECT, "%s: %s", a->path, strerror(e));
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Opens a listening socket on the first address the tcp address a stands
- * for that takes one.  Returns it, or -1 with q->err set.
- */
-static int
-listen_tcp(struct qmp *q, const struct qmp_addr *a)
-{
-	struct addrinfo hints, *res, *ai;
-	int fd = -1, e = 0, r, one = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	r = getaddrinfo(a->host, a->port, &hints, &res);
-	if (r != 0) {
-		fail(q, QMP_ECONNECT, "%s: %s", a->text,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		fail(q, QMP_ECONNECT, "%s: %s", a->text, strerror(e));
-	return fd;
-}
-
-/*
- * Opens a listening socket for a.  Returns it, or -1 with q->err set;
- * *created says whether a unix socket file was made.
- */
-static int
-open_listener(struct qmp *q, const struct qmp_addr *a, int *created)
-{
-	*created = 0;
-	if (a->kind == QMP_ADDR_UNIX)
-		return listen_unix(q, a, created);
-	if (a->kind != QMP_ADDR_TCP) {
-		fail(q, QMP_EUSAGE, "%s: can only listen on unix or tcp",
-		    a->text);
-		return -1;
-	}
-	return listen_tcp(q, a);
-}
-
-enum qmp_status
-qmp_listen(struct qmp *q, const struct qmp_addr *a)
-{
-	enum qmp_status st = QMP_OK;
-	int lfd, fd, created, one = 1;
-
-	if (q->state != QMP_STATE_NEW)
-		return fail(q, QMP_EUSAGE, "already connected");
-	snprintf(q->name, sizeof(q->name), "%s",
-	    a->kind == QMP_ADDR_UNIX ? a->path : a->text);
-	if ((lfd = open_listener(q, a, &created)) < 0)
-		return a->kind == QMP_ADDR_UNIX || a->kind == QMP_ADDR_TCP ?
-		    QMP_ECONNECT : QMP_EUSAGE;
-	for (;;) {
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0)
-			break;
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR && errno != ECONNABORTED) {
-			st = fail(q, QMP_ECONNECT, "%s: accept: %s", q->name,
-			    strerror(errno));
-			break;
-		}
-		st = wait_fd(q, lfd, POLLIN, -1, "waiting for a connection");
-		if (st != QMP_OK)
-			break;
-	}
-	close(lfd);
-	if (created)
-		unlink(a->path);
-	if (st != QMP_OK)
-		return st;
-	if (a->kind == QMP_ADDR_TCP)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	q->fd = fd;
-	q->is_unix = a->kind == QMP_ADDR_UNIX;
-	q->state = QMP_STATE_CONNECTED;
-	return QMP_OK;
-}
-
-/* Room for the most descriptors one message passes, aligned. */
-union fd_room {
-	char buf[CMSG_SPACE(sizeof(int) * 253)];
-	struct cmsghdr align;
-};
-
-/*
- * Sends what sendmsg(2) takes of buf, with the nfds (at most 253)
- * descriptors fds attached in u.  Returns what sendmsg(2) returns.
- */
-static ssize_t
-send_fds(int fd, const char *buf, size_t len, const int *fds, size_t nfds,
-    union fd_room *u)
-{
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *cm;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(u, 0, sizeof(*u));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u->buf;
-	mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	return sendmsg(fd, &mh, MSG_NOSIGNAL);
-}
-
-/*
- * Returns the failure for a send that failed with errno, descriptors
- * still to pass when nfds > 0: QMP_ECLOSED, or QMP_ELOCAL.
- */
-static enum qmp_status
-send_failed(struct qmp *q, size_t nfds)
-{
-	if (errno == EPIPE || errno == ECONNRESET)
-		return fail(q, QMP_ECLOSED, "%s: %s while sending", q->name,
-		    strerror(errno));
-	if (errno == EINVAL && nfds > 0)
-		return fail(q, QMP_ELOCAL, "passing a descriptor: %s",
-		    strerror(errno));
-	return fail(q, QMP_ECLOSED, "%s: %s", q->name, strerror(errno));
-}
-
-/*
- * Writes all of buf, attaching fds to the first byte sent.  Returns
- * QMP_OK, QMP_ECLOSED, QMP_ETIMEOUT, QMP_ECANCEL or QMP_ELOCAL.
- */
-static enum qmp_status
-send_all(struct qmp *q, const char *buf, size_t len, const int *fds,
-    size_t nfds)
-{
-	enum qmp_status st;
-	size_t off = 0;
-	ssize_t n;
-
-	q->sent = 1;
-	while (off < len) {
-		if (nfds > 0) {
-			union fd_room u;
-
-			if (nfds > 253)
-				return fail(q, QMP_EUSAGE,
-				    "too many descriptors to pass");
-			n = send_fds(q->fd, buf + off, len - off, fds, nfds,
-			    &u);
-			if (n < 0 && errno == EBADF)
-				return fail(q, QMP_ELOCAL,
-				    "passing a descriptor: %s",
-				    strerror(errno));
-		} else
-			n = send(q->fd, buf + off, len - off, MSG_NOSIGNAL);
-		if (n >= 0) {
-			off += (size_t)n;
-			if (n > 0)
-				nfds = 0;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			st = wait_fd(q, q->fd, POLLOUT, -1, "sending");
-			if (st != QMP_OK)
-				return st;
-			continue;
-		}
-		if (errno == ENOTSOCK && nfds == 0) {
-			n = write(q->fd, buf + off, len - off);
-			if (n >= 0) {
-				off += (size_t)n;
-				continue;
-			}
-		}
-		return send_failed(q, nfds);
-	}
-	return QMP_OK;
-}
-
-/* Fails with QMP_EPROTO for a message over the size limit. */
-static enum qmp_status
-over_limit(struct qmp *q)
-{
-	q->cause = QMP_CAUSE_SIZE_LIMIT;
-	return fail(q, QMP_EPROTO, "%s: message over the size limit of %zu "
-	    "bytes", q->name, q->fr.max);
-}
-
-/*
- * Returns the failure for what the framer found, QMP_FRAME_ERROR or
- * QMP_FRAME_TOOBIG: QMP_EPROTO, the bytes traced for an error.
- */
-static enum qmp_status
-frame_failed(struct qmp *q, enum qmp_frame fr)
-{
-	if (fr == QMP_FRAME_TOOBIG)
-		return over_limit(q);
-	trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
-	    q->fr.len - q->fr.start, 0);
-	if (q->fr.bad >= 0x20 && q->fr.bad < 0x7f)
-		return fail(q, QMP_EPROTO,
-		    "%s: malformed message: %s, got '%c'",
-		    q->name, q->fr.why, q->fr.bad);
-	return fail(q, QMP_EPROTO,
-	    "%s: malformed message: %s, got byte 0x%02x",
-	    q->name, q->fr.why, q->fr.bad);
-}
-
-/*
- * Returns the failure when the framer has no room for more bytes:
- * QMP_ELOCAL when memory ran out, else QMP_EPROTO for the size limit.
- */
-static enum qmp_status
-no_room(struct qmp *q)
-{
-	if (q->fr.len < q->fr.limit)
-		return fail(q, QMP_ELOCAL, "out of memory");
-	return over_limit(q);
-}
-
-/*
- * Returns QMP_ECLOSED for a connection the peer closed, saying whether a
- * message was cut short.
- */
-static enum qmp_status
-closed_by_peer(struct qmp *q, const char *what)
-{
-	if (qmp_framer_pending(&q->fr) > 0)
-		return fail(q, QMP_ECLOSED,
-		    "%s: connection closed in the middle of a message %s",
-		    q->name, what);
-	return fail(q, QMP_ECLOSED, "%s: connection closed by the server %s",
-	    q->name, what);
-}
-
-/*
- * Returns the next complete message as raw bytes in *msg and *len (valid
- * until the next read).  Failure: QMP_ECLOSED (q->err says whether it was
- * a close or a reset), QMP_EPROTO (framing or size), QMP_ETIMEOUT,
- * QMP_ECANCEL, QMP_ELOCAL.
- */
-static enum qmp_status
-read_frame(struct qmp *q, const char **msg, size_t *len, const char *what)
-{
-	enum qmp_frame fr;
-	char *p;
-	size_t room;
-	ssize_t n;
-	enum qmp_status st;
-
-	for (;;) {
-		/*
-		 * Looked at before every message and every read, so that a
-		 * peer that keeps every read full cannot delay a signal.
-		 */
-		if (cancelled(q))
-			return fail(q, QMP_ECANCEL, "%s: interrupted %s",
-			    q->name, what);
-		fr = qmp_framer_next(&q->fr, msg, len);
-		if (fr == QMP_FRAME_MSG) {
-			trace(q, QMP_TRACE_RECV, 1, *msg, *len, 0);
-			return QMP_OK;
-		}
-		if (fr == QMP_FRAME_ERROR || fr == QMP_FRAME_TOOBIG)
-			return frame_failed(q, fr);
-		if ((p = qmp_framer_space(&q->fr, &room)) == NULL)
-			return no_room(q);
-		/* A peer that never stops sending must not outlive the deadline. */
-		if (q->deadline != 0 && qmp_now_ms() >= q->deadline)
-			return fail(q, QMP_ETIMEOUT, "%s: timed out %s",
-			    q->name, what);
-		if (q->sent) {
-			/* The answer cannot be there yet: skip a failed read. */
-			q->sent = 0;
-			st = wait_fd(q, q->fd, POLLIN, -1, what);
-			if (st != QMP_OK)
-				return st;
-		}
-		n = read(q->fd, p, room);
-		if (n > 0) {
-			qmp_framer_commit(&q->fr, (size_t)n);
-			/* The socket was emptied: the next read would fail. */
-			q->sent = (size_t)n < room;
-			continue;
-		}
-		if (n == 0)
-			return closed_by_peer(q, what);
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			st = wait_fd(q, q->fd, POLLIN, -1, what);
-			if (st != QMP_OK)
-				return st;
-			continue;
-		}
-		return fail(q, QMP_ECLOSED, "%s: %s %s", q->name,
-		    strerror(errno), what);
-	}
-}
-
 /*
  * Reads and parses the next message into *out (new).  Returns as
- * read_frame, plus QMP_EPROTO for JSON that does not parse.
+ * qmpi_read_frame, plus QMP_EPROTO for JSON that does not parse.
  */
 static enum qmp_status
 read_msg(struct qmp *q, json_t **out, const char *what)
@@ -843,13 +153,16 @@ read_msg(struct qmp *q, json_t **out, const char *what)
 	size_t len;
 
 	*out = NULL;
-	st = read_frame(q, &m, &len, what);
+	st = qmpi_read_frame(q, &m, &len, what);
 	if (st != QMP_OK)
 		return st;
-	*out = qmp_framer_parse(&q->fr, m, len, &jerr);
-	qmp_framer_shrink(&q->fr);
+	*out = qmp_framer_parse(m, len, &jerr);
+	qmp_framer_shrink(q->fr);
+	if (*out == NULL && json_error_code(&jerr) == json_error_out_of_memory)
+		return qmpi_fail(q, QMP_EPROTO, "%s: message refused: %s",
+		    q->name, jerr.text);
 	if (*out == NULL)
-		return fail(q, QMP_EPROTO, "%s: malformed message: %s",
+		return qmpi_fail(q, QMP_EPROTO, "%s: malformed message: %s",
 		    q->name, jerr.text);
 	return QMP_OK;
 }
@@ -909,59 +222,10 @@ qmp_pump_until(struct qmp *q, int64_t until, int *got)
 	return QMP_OK;
 }
 
-void
-qmp_attach_fd(struct qmp *q, int fd, const char *name, int is_unix)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0)
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	q->fd = fd;
-	q->is_unix = is_unix;
-	q->state = QMP_STATE_CONNECTED;
-	snprintf(q->name, sizeof(q->name), "%s", name);
-}
-
-/*
- * Takes descriptor a->fd, inherited from the caller's parent, as the
- * connection, once it is known to be a connected stream socket.
- */
-static enum qmp_status
-attach_inherited(struct qmp *q, const struct qmp_addr *a)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int type;
-	socklen_t tlen = sizeof(type);
-
-	snprintf(q->name, sizeof(q->name), "%s", a->text);
-	if (fcntl(a->fd, F_GETFD) < 0)
-		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
-		    strerror(errno));
-	if (getsockopt(a->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
-		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
-		    strerror(errno));
-	if (type != SOCK_STREAM)
-		return fail(q, QMP_ECONNECT, "%s: not a stream socket",
-		    q->name);
-	if (getpeername(a->fd, (struct sockaddr *)&ss, &len) < 0)
-		return fail(q, QMP_ECONNECT, "%s: %s", q->name,
-		    strerror(errno));
-	qmp_attach_fd(q, a->fd, a->text, ss.ss_family == AF_UNIX);
-	return QMP_OK;
-}
-
 int
 qmp_command_sent(const struct qmp *q)
 {
 	return q->cmd_sent;
-}
-
-int
-qmp_is_unix(const struct qmp *q)
-{
-	return q->is_unix;
 }
 
 void
@@ -999,15 +263,19 @@ send_sync(struct qmp *q, long long id)
 
 	n = snprintf(buf, sizeof(buf), "\xff{\"execute\":"
 	    "\"guest-sync-delimited\",\"arguments\":{\"id\":%lld}}", id);
-	if (qmp_framer_pending(&q->fr) > 0)
-		trace(q, QMP_TRACE_RECV, 0, q->fr.buf + q->fr.start,
-		    qmp_framer_pending(&q->fr), 0);
-	qmp_framer_reset(&q->fr);
-	q->fr.skip_to_ff = 1;
-	q->fr.ff_is_space = 1;
-	trace(q, QMP_TRACE_SEND, 0, buf, 1, 0);
-	trace(q, QMP_TRACE_SEND, 1, buf + 1, (size_t)n - 1, 0);
-	return send_all(q, buf, (size_t)n, NULL, 0);
+	const char *held;
+	size_t nheld;
+
+	held = qmp_framer_held(q->fr, &nheld);
+	if (qmp_framer_pending(q->fr) > 0)
+		qmpi_trace(q, QMP_TRACE_RECV, 0, held, nheld, 0);
+	qmp_framer_reset(q->fr);
+	qmp_framer_skip_to_ff(q->fr);
+	qmp_framer_ff_blank(q->fr, 1);
+	q->mark = 0;
+	qmpi_trace(q, QMP_TRACE_SEND, 0, buf, 1, 0);
+	qmpi_trace(q, QMP_TRACE_SEND, 1, buf + 1, (size_t)n - 1, 0);
+	return qmpi_send(q, buf, (size_t)n, NULL, 0);
 }
 
 /*
@@ -1037,7 +305,7 @@ await_sync(struct qmp *q, long long id, int64_t until)
 		}
 		/* A stale answer: the next one starts with 0xFF too. */
 		json_decref(msg);
-		q->fr.skip_to_ff = 1;
+		qmp_framer_skip_to_ff(q->fr);
 	}
 	q->deadline = deadline;
 	return st;
@@ -1052,8 +320,9 @@ qmp_sync_agent(struct qmp *q, int64_t wait_ms)
 
 	q->cause = QMP_CAUSE_NONE;
 	if (q->state != QMP_STATE_CONNECTED)
-		return fail(q, QMP_EUSAGE, "not connected, or synchronised "
-		    "already");
+		return qmpi_fail(q, QMP_EMISUSE, "qmp_sync_agent: not "
+		    "connected, or synchronised already");
+	q->refused = QMP_OK;
 	for (;;) {
 		id = sync_id(q);
 		if ((st = send_sync(q, id)) != QMP_OK)
@@ -1068,7 +337,7 @@ qmp_sync_agent(struct qmp *q, int64_t wait_ms)
 			break;
 		if (qmp_now_ms() >= start + wait_ms) {
 			q->cause = QMP_CAUSE_AGENT_SILENT;
-			st = fail(q, QMP_ETIMEOUT, "%s: the agent did not answer "
+			st = qmpi_fail(q, QMP_ETIMEOUT, "%s: the agent did not answer "
 			    "guest-sync-delimited in %lld ms", q->name,
 			    (long long)wait_ms);
 			break;
@@ -1076,12 +345,7 @@ qmp_sync_agent(struct qmp *q, int64_t wait_ms)
 		pause = pause < 1000 ? pause * 2 : 1000;
 	}
 	if (st == QMP_ECLOSED)
-		return fail(q, QMP_EGREETING, "%.1000s", q->err);
-	if (st == QMP_EPROTO && q->fr.saw_greeting) {
-		q->cause = QMP_CAUSE_MONITOR;
-		return fail(q, QMP_EGREETING, "%s: sent a QMP greeting: this "
-		    "is a QEMU monitor, not a guest agent", q->name);
-	}
+		return QMP_EGREETING;	/* the message says what closed */
 	if (st == QMP_OK)
 		q->state = QMP_STATE_READY;
 	return st;
@@ -1106,7 +370,7 @@ read_greeting(struct qmp *q, json_t **out)
 	for (;;) {
 		st = read_msg(q, &msg, "waiting for the greeting");
 		if (st == QMP_ECLOSED || st == QMP_EPROTO)
-			return fail(q, QMP_EGREETING, "no QMP greeting: %s",
+			return qmpi_fail(q, QMP_EGREETING, "no QMP greeting: %s",
 			    q->err);
 		if (st == QMP_ETIMEOUT)
 			q->cause = QMP_CAUSE_NO_GREETING;
@@ -1119,7 +383,7 @@ read_greeting(struct qmp *q, json_t **out)
 	qmp = json_object_get(msg, "QMP");
 	if (!json_is_object(qmp)) {
 		json_decref(msg);
-		return fail(q, QMP_EGREETING,
+		return qmpi_fail(q, QMP_EGREETING,
 		    "%s: no QMP greeting: the first message has no \"QMP\" "
 		    "object", q->name);
 	}
@@ -1127,7 +391,7 @@ read_greeting(struct qmp *q, json_t **out)
 	if (!json_is_object(json_object_get(qmp, "version")) ||
 	    !json_is_array(caps)) {
 		json_decref(msg);
-		return fail(q, QMP_EGREETING,
+		return qmpi_fail(q, QMP_EGREETING,
 		    "%s: no QMP greeting: \"QMP\" lacks a \"version\" object "
 		    "or a \"capabilities\" array", q->name);
 	}
@@ -1141,13 +405,13 @@ offers_oob(json_t *msg)
 {
 	json_t *caps = json_object_get(json_object_get(msg, "QMP"),
 	    "capabilities");
+	const char *cap;
 	size_t i;
 	int has_oob = 0;
 
 	for (i = 0; i < json_array_size(caps); i++)
-		if (json_is_string(json_array_get(caps, i)) &&
-		    strcmp(json_string_value(json_array_get(caps, i)),
-		    "oob") == 0)
+		if ((cap = qmp_json_string(json_array_get(caps, i))) != NULL &&
+		    strcmp(cap, "oob") == 0)
 			has_oob = 1;
 	return has_oob;
 }
@@ -1161,14 +425,15 @@ qmp_handshake(struct qmp *q, unsigned flags)
 
 	q->cause = QMP_CAUSE_NONE;
 	if (q->state != QMP_STATE_CONNECTED)
-		return fail(q, QMP_EUSAGE, "not connected, or greeted already");
+		return qmpi_fail(q, QMP_EMISUSE, "qmp_handshake: not "
+		    "connected, or greeted already");
 	if ((st = read_greeting(q, &msg)) != QMP_OK)
 		return st;
 	has_oob = offers_oob(msg);
 	q->greeting = msg;
 
 	if ((flags & QMP_NEGOTIATE_OOB) && !has_oob)
-		return fail(q, QMP_ENEGOTIATE,
+		return qmpi_fail(q, QMP_ENEGOTIATE,
 		    "%s: the server does not offer the oob capability",
 		    q->name);
 	if (flags & QMP_NEGOTIATE_OOB)
@@ -1177,7 +442,7 @@ qmp_handshake(struct qmp *q, unsigned flags)
 	else
 		cmd = json_pack("{s:s}", "execute", "qmp_capabilities");
 	if (cmd == NULL)
-		return fail(q, QMP_ELOCAL, "out of memory");
+		return qmpi_fail(q, QMP_ELOCAL, "out of memory");
 	st = execute(q, cmd, NULL, 0, &reply);
 	json_decref(cmd);
 	json_decref(reply);
@@ -1187,10 +452,10 @@ qmp_handshake(struct qmp *q, unsigned flags)
 		q->oob = (flags & QMP_NEGOTIATE_OOB) != 0;
 		return QMP_OK;
 	case QMP_ECOMMAND:
-		return fail(q, QMP_ENEGOTIATE, "%s: negotiation refused: %.900s",
+		return qmpi_fail(q, QMP_ENEGOTIATE, "%s: negotiation refused: %.900s",
 		    q->name, q->err);
 	case QMP_ECLOSED:
-		return fail(q, QMP_ENEGOTIATE, "%.1000s during negotiation",
+		return qmpi_fail(q, QMP_ENEGOTIATE, "%.1000s during negotiation",
 		    q->err);
 	default:
 		return st;
@@ -1214,7 +479,7 @@ valid_error(json_t *err)
 static const char *
 printable(json_t *str, char *buf, size_t size)
 {
-	const unsigned char *s = (const unsigned char *)json_string_value(str);
+	const unsigned char *s = (const unsigned char *)qmp_json_string(str);
 	size_t n = json_string_length(str), i;
 
 	if (n >= size) {
@@ -1268,6 +533,87 @@ command_text(struct qmp *q, json_t *cmd, json_t **id, size_t *len)
 }
 
 /*
+ * Returns 1 when QEMU's parser holds the number v as a double: one with a
+ * fraction or an exponent, or an integer that fits neither int64 nor
+ * uint64.  Other integers it keeps, and echoes, exactly.
+ */
+static int
+held_as_double(const json_t *v)
+{
+	const char *t = qmp_json_number_text(v);
+	size_t n;
+
+	if (t == NULL)
+		return json_is_real(v);
+	if (strpbrk(t, ".eE") != NULL)
+		return 1;
+	n = strlen(t);
+	if (t[0] == '-')
+		return qmp_json_number_cmp(t, n, "-9223372036854775808", 20) < 0;
+	return qmp_json_number_cmp(t, n, "18446744073709551615", 20) > 0;
+}
+
+/*
+ * Returns 1 when the id mid of a reply stands for the id sent: the same
+ * JSON value, where two numbers match when their values are equal, or,
+ * for a number QEMU holds as a double (held_as_double), when the reply's
+ * is written as QEMU writes that double, "%.17g": 0.1 comes back as
+ * 0.10000000000000001, 1e2 as 100, 18446744073709551616 as
+ * 1.8446744073709552e+19.
+ */
+static int
+ids_match(json_t *mid, json_t *id)
+{
+	const char *key, *t;
+	char echo[32];
+	json_t *item;
+	double d;
+	size_t i;
+
+	if (qmp_json_equal(mid, id))
+		return 1;
+	if (qmp_json_is_number(mid) && qmp_json_is_number(id))
+		return held_as_double(id) && qmp_json_double(id, &d) == 0 &&
+		    (t = qmp_json_number_text(mid)) != NULL &&
+		    snprintf(echo, sizeof(echo), "%.17g", d) > 0 &&
+		    strcmp(t, echo) == 0;
+	if (json_is_array(mid) && json_is_array(id) &&
+	    json_array_size(mid) == json_array_size(id)) {
+		for (i = 0; i < json_array_size(id); i++)
+			if (!ids_match(json_array_get(mid, i),
+			    json_array_get(id, i)))
+				return 0;
+		return 1;
+	}
+	if (!json_is_object(mid) || !json_is_object(id) ||
+	    json_object_size(mid) != json_object_size(id))
+		return 0;
+	json_object_foreach(id, key, item)
+		if (!ids_match(json_object_get(mid, key), item))
+			return 0;
+	return 1;
+}
+
+int
+qmp_id_echoable(json_t *id)
+{
+	const char *key;
+	json_t *item;
+	double d;
+	size_t i;
+
+	if (qmp_json_is_number(id))
+		return qmp_json_double(id, &d) == 0;
+	json_array_foreach(id, i, item)
+		if (!qmp_id_echoable(item))
+			return 0;
+	json_object_foreach(id, key, item)
+		if (!qmp_id_echoable(item))
+			return 0;
+	return 1;
+}
+
+/*
  * Reads until the reply to the command sent with id (NULL: none).  What
  * is a reply: a message with "return" or "error" (not both) that is not
  * an event.  With an id, the reply carries it; one with another id is
@@ -1294,31 +640,27 @@ await_reply(struct qmp *q, json_t *id, json_t **reply)
 		err = json_object_get(msg, "error");
 		if (err == NULL && json_object_get(msg, "return") == NULL) {
 			json_decref(msg);
-			return fail(q, QMP_EPROTO,
+			return qmpi_fail(q, QMP_EPROTO,
 			    "%s: message is neither a reply nor an event",
 			    q->name);
 		}
 		if (err != NULL && json_object_get(msg, "return") != NULL) {
 			json_decref(msg);
-			return fail(q, QMP_EPROTO,
+			return qmpi_fail(q, QMP_EPROTO,
 			    "%s: reply holds both \"return\" and \"error\"",
 			    q->name);
 		}
 		mid = json_object_get(msg, "id");
 		if (json_is_null(mid))
 			mid = NULL;	/* an echo of "no id" */
-		if (mid != NULL && (id == NULL || !qmp_json_equal(mid, id))) {
-			/*
-			 * A reply to somebody else's command.  Ids compare
-			 * by JSON value with numbers by exact value: QEMU
-			 * answers "id": 1.0 with "id": 1.
-			 */
+		if (mid != NULL && (id == NULL || !ids_match(mid, id))) {
+			/* A reply to somebody else's command. */
 			json_decref(msg);
 			continue;
 		}
 		if (mid == NULL && err == NULL && id != NULL) {
 			json_decref(msg);
-			return fail(q, QMP_EPROTO, "%s: reply without an id",
+			return qmpi_fail(q, QMP_EPROTO, "%s: reply without an id",
 			    q->name);
 		}
 		*reply = msg;
@@ -1327,10 +669,10 @@ await_reply(struct qmp *q, json_t *id, json_t **reply)
 		if (!valid_error(err)) {
 			*reply = NULL;
 			json_decref(msg);
-			return fail(q, QMP_EPROTO, "%s: error reply without a "
+			return qmpi_fail(q, QMP_EPROTO, "%s: error reply without a "
 			    "\"class\" and \"desc\" string", q->name);
 		}
-		return fail(q, QMP_ECOMMAND, "%s: %s",
+		return qmpi_fail(q, QMP_ECOMMAND, "%s: %s",
 		    printable(json_object_get(err, "class"), cls, sizeof(cls)),
 		    printable(json_object_get(err, "desc"), desc,
 		    sizeof(desc)));
@@ -1349,14 +691,18 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 
 	*reply = NULL;
 	if (q->is_unix == 0 && nfds > 0)
-		return fail(q, QMP_EUSAGE,
+		return qmpi_fail(q, QMP_EUSAGE,
 		    "%s: descriptors can be passed on unix sockets only",
 		    q->name);
+	if (!qmp_id_echoable(json_object_get(cmd, "id")))
+		return qmpi_fail(q, QMP_EUSAGE, "%s: the id holds a number past "
+		    "the range of a double, which the server cannot echo",
+		    q->name);
 	if ((text = command_text(q, cmd, &id, &len)) == NULL)
-		return fail(q, QMP_ELOCAL, "out of memory");
+		return qmpi_fail(q, QMP_ELOCAL, "out of memory");
 	q->cmd_sent = 0;
-	trace(q, QMP_TRACE_SEND, 1, text, len, nfds);
-	st = send_all(q, text, len, fds, nfds);
+	qmpi_trace(q, QMP_TRACE_SEND, 1, text, len, nfds);
+	st = qmpi_send(q, text, len, fds, nfds);
 	free(text);
 	if (st != QMP_OK)
 		return st;
@@ -1369,7 +715,8 @@ execute(struct qmp *q, json_t *cmd, const int *fds, size_t nfds,
 static enum qmp_status
 settle(struct qmp *q, enum qmp_status st)
 {
-	if (st != QMP_OK && st != QMP_ECOMMAND && st != QMP_EUSAGE)
+	if (st != QMP_OK && st != QMP_ECOMMAND && st != QMP_EUSAGE &&
+	    st != QMP_EMISUSE)
 		q->state = QMP_STATE_BROKEN;
 	return st;
 }
@@ -1381,7 +728,7 @@ check_ready(struct qmp *q)
 	q->cause = QMP_CAUSE_NONE;
 	if (q->state == QMP_STATE_READY)
 		return QMP_OK;
-	return fail(q, QMP_EUSAGE, q->state == QMP_STATE_BROKEN ?
+	return qmpi_fail(q, QMP_EMISUSE, q->state == QMP_STATE_BROKEN ?
 	    "the connection is lost or out of step" :
 	    "no handshake yet: call qmp_handshake or qmp_sync_agent first");
 }
@@ -1409,7 +756,7 @@ qmp_call(struct qmp *q, const char *name, json_t *args, json_t **result)
 	if (cmd == NULL || (args != NULL &&
 	    json_object_set(cmd, "arguments", args) < 0)) {
 		json_decref(cmd);
-		return fail(q, QMP_ELOCAL, "out of memory");
+		return qmpi_fail(q, QMP_ELOCAL, "out of memory");
 	}
 	st = qmp_execute(q, cmd, NULL, 0, &reply);
 	json_decref(cmd);

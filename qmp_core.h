@@ -24,6 +24,27 @@
  * References follow jansson's rules: "new" means the caller owns the
  * reference and must json_decref() it, "borrowed" means it stays owned by
  * the connection and is valid until the connection is freed.
+ *
+ * What comes back: the replies, events and greeting are jansson values
+ * read by qmp_json.c, in which every number keeps the characters the
+ * server wrote (18446744073709551615 and 0.1 survive digit for digit).
+ * jansson's own accessors do not know that representation: read them
+ * only with qmp_json.h's accessors (qmp_json_string for a string,
+ * qmp_json_number_text, qmp_json_int, qmp_json_double,
+ * qmp_json_number_cmp, qmp_json_equal) and write them with qmp_json_write or qmp_json_dumps.
+ * json_string_value, json_integer_value, json_real_value,
+ * json_number_value, json_equal, json_dumps and json_dumpf give wrong
+ * answers on them, and `make check` refuses them outside qmp_json.c.
+ * Objects, arrays, true, false and null are plain jansson values.  A
+ * message is at most qmp_set_max_size bytes, and its values at most 8
+ * times that plus 64 MiB of memory (qmp_json.h's budget): past either,
+ * the call fails with QMP_EPROTO, whatever the message's shape.
+ *
+ * The headers: this one is the session (connect, handshake, commands,
+ * events) and its addresses, which only the session consumes and which
+ * share its statuses; qmp_json.h is the JSON reader and writer;
+ * qmp_framer.h the message framer, usable alone.  qmp_conn.h is private
+ * to the library.
  */
 #ifndef QMP_CORE_H
 #define QMP_CORE_H
@@ -51,6 +72,11 @@ enum qmp_status {
 	QMP_ETIMEOUT,	/* the deadline passed */
 	QMP_ELOCAL,	/* a local failure: memory, a descriptor, a system call */
 	QMP_ECANCEL,	/* the cancel descriptor or flag said stop */
+	QMP_EMISUSE,	/* the caller broke the API's rules: a call out of
+			   order (a command before the handshake, a second
+			   connect, a call after a failure that left the
+			   connection unusable).  A bug in the caller, never
+			   something a user typed: report it as internal. */
 };
 
 /* More on the last failure, where a caller can say something useful. */
@@ -90,71 +116,6 @@ struct qmp_addr {
  */
 enum qmp_status qmp_parse_address(const char *s, struct qmp_addr *a,
     char *err, size_t errlen);
-
-/* ---- The framer: bytes in, complete top-level JSON objects out ----- */
-
-/*
- * One linear pass over the bytes: each byte is looked at once, whatever
- * the chunking.  Top-level whitespace is skipped; any other byte outside
- * an object is an error.  Storage never grows beyond max + 1 bytes.
- */
-struct qmp_framer {
-	char *buf;
-	size_t cap;		/* allocated bytes */
-	size_t len;		/* bytes held */
-	size_t start;		/* where the message being scanned starts */
-	size_t scan;		/* next byte to look at */
-	size_t max;		/* largest message accepted */
-	size_t limit;		/* largest allocation, max + 1 */
-	int depth;		/* nesting inside the current message */
-	int in_str, esc;
-	int skip_to_ff;		/* discard bytes through the next 0xFF */
-	int ff_is_space;	/* 0xFF between messages is skipped (agent) */
-	int saw_greeting;	/* skip_to_ff discarded a QMP greeting */
-	unsigned mark;		/* bytes of '{"QMP":' matched while skipping */
-	int handed;		/* a message was handed out and is consumed next */
-	/* Told of every byte dropped while skipping (0xFF, stale bytes). */
-	void (*on_skip)(void *ctx, const char *bytes, size_t n);
-	void *skip_ctx;
-	const char *why;	/* static text describing the last error */
-	unsigned char bad;	/* the offending byte, for errors */
-};
-
-enum qmp_frame { QMP_FRAME_MORE, QMP_FRAME_MSG, QMP_FRAME_ERROR,
-    QMP_FRAME_TOOBIG };
-
-/* Sets up an empty framer accepting messages of at most max bytes. */
-void qmp_framer_init(struct qmp_framer *, size_t max);
-void qmp_framer_free(struct qmp_framer *);
-/* Forgets everything held and any partial message. */
-void qmp_framer_reset(struct qmp_framer *);
-/*
- * Returns where to put more bytes and sets *n to how many fit (at least
- * one), or NULL with *n 0: the message in progress already fills the
- * limit when len >= limit, else memory ran out.
- */
-char *qmp_framer_space(struct qmp_framer *, size_t *n);
-/* Records that n bytes were written at the place qmp_framer_space gave. */
-void qmp_framer_commit(struct qmp_framer *, size_t n);
-/*
- * Scans what is held.  Returns QMP_FRAME_MSG with *msg and *len set to one
- * complete object (valid until the next call), QMP_FRAME_MORE when more
- * bytes are needed, QMP_FRAME_TOOBIG when the message in progress is over
- * the limit, or QMP_FRAME_ERROR with f->why and f->bad set.
- */
-enum qmp_frame qmp_framer_next(struct qmp_framer *, const char **msg,
-    size_t *len);
-/* Bytes held that were not handed out as messages yet. */
-size_t qmp_framer_pending(const struct qmp_framer *);
-/* Frees a large buffer once its last message was used and nothing is left. */
-void qmp_framer_shrink(struct qmp_framer *);
-/*
- * Parses a message the framer handed out (msg, len) with qmp_json_loadb
- * (numbers kept as written; a later duplicate key wins, as in jansson).
- * Returns the value (new), or NULL with *err set.
- */
-json_t *qmp_framer_parse(const struct qmp_framer *, const char *msg,
-    size_t len, json_error_t *err);
 
 /* ---- The connection ----------------------------------------------- */
 
@@ -200,7 +161,9 @@ void qmp_set_cancel_flag(struct qmp *, const volatile sig_atomic_t *flag);
 
 /*
  * Connects to a.  While the address is missing or refuses and wait_ms
- * has not elapsed (nor the deadline passed), tries again.  A path that
+ * has not elapsed (nor the deadline passed), tries again; when the
+ * deadline ends that wait, QMP_ETIMEOUT with "ADDR: timed out waiting for
+ * the socket (REASON)", REASON the last try's.  A path that
  * is not a socket fails at once.  For fd:N, takes descriptor N (which
  * must be a connected stream socket) as the connection.
  */
@@ -208,9 +171,11 @@ enum qmp_status qmp_connect(struct qmp *, const struct qmp_addr *a,
     int64_t wait_ms);
 /*
  * Listens on a (unix or tcp) and accepts one connection, within the
- * deadline.  A unix socket file is made owner-only (the umask is set to
- * 077 around bind(2)), and removed again once the connection is
- * accepted, or on failure.
+ * deadline.  A unix socket file is made owner-only (chmod 0700 before
+ * listen(2); the process umask is not touched), and removed again once
+ * the connection is accepted, or on failure.  Failure: QMP_ECONNECT,
+ * QMP_EUSAGE (an address that cannot listen), QMP_ETIMEOUT, QMP_ECANCEL,
+ * QMP_EMISUSE (already connected).
  */
 enum qmp_status qmp_listen(struct qmp *, const struct qmp_addr *a);
 /*
@@ -253,7 +218,7 @@ json_t *qmp_greeting(struct qmp *);
 /*
  * Sends cmd (borrowed, never changed) with the descriptors fds[0..nfds)
  * attached, and waits for its reply.  Only after qmp_handshake or
- * qmp_sync_agent: before, or once the connection was lost, QMP_EUSAGE.
+ * qmp_sync_agent: before, or once the connection was lost, QMP_EMISUSE.
  *
  * Which message is the reply: in lockstep (oob off) commands go without
  * an id unless cmd has one, and the reply is the first non-event message
@@ -263,7 +228,12 @@ json_t *qmp_greeting(struct qmp *);
  * not sent is somebody else's and dropped; an error without an id is
  * taken as the answer, since QEMU sends one when it could not read the
  * command; a "return" without an id, when an id was sent, is QMP_EPROTO.
- * Ids compare by JSON value, numbers by exact value (1 = 1.0).
+ * Ids compare by JSON value, numbers by exact value (1 = 1.0) or, as
+ * QEMU holds a number with a fraction or an exponent, or an integer past
+ * 64 bits, as a double and echoes it as printf's "%.17g" writes it,
+ * such a number also matches that text (0.1 matches 0.10000000000000001,
+ * 18446744073709551616 matches 1.8446744073709552e+19).  An id holding a number past the range of a
+ * double (1e400, which QEMU echoes as inf) is QMP_EUSAGE, nothing sent.
  *
  * QMP_OK: *reply is the reply object (new).  QMP_ECOMMAND: *reply is the
  * reply object holding "error" (new), and qmp_errmsg() is "CLASS: DESC".
@@ -272,6 +242,13 @@ json_t *qmp_greeting(struct qmp *);
  */
 enum qmp_status qmp_execute(struct qmp *, json_t *cmd, const int *fds,
     size_t nfds, json_t **reply);
+
+/*
+ * Returns 1 when id (borrowed; NULL for none) can go out as a command's
+ * id, 0 when it holds a number past the range of a double (1e400), which
+ * QEMU would echo as inf, not JSON.
+ */
+int qmp_id_echoable(json_t *id);
 
 /*
  * The common case: runs command name with args (borrowed; NULL for

@@ -1,31 +1,104 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * qmp_framer.c: bytes in, complete top-level JSON objects out, in one
- * linear pass (see the framer in qmp_core.h).  Parsing the objects is
- * qmp_json.c's.
+ * linear pass (see qmp_framer.h).  Parsing the objects is qmp_json.c's.
  */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "qmp_core.h"
+#include "qmp_framer.h"
 #include "qmp_json.h"
 
-void
-qmp_framer_init(struct qmp_framer *f, size_t max)
+struct qmp_framer {
+	char *buf;
+	size_t cap;		/* allocated bytes */
+	size_t len;		/* bytes held */
+	size_t start;		/* where the message being scanned starts */
+	size_t scan;		/* next byte to look at */
+	size_t max;		/* largest message accepted */
+	size_t limit;		/* largest allocation, max + 1 */
+	int depth;		/* nesting inside the current message */
+	int in_str, esc;
+	int skip_to_ff;		/* discard bytes through the next 0xFF */
+	int ff_is_space;	/* 0xFF between messages is skipped (agent) */
+	int handed;		/* a message was handed out and is consumed next */
+	qmp_skip_fn *on_skip;	/* told of every byte dropped */
+	void *skip_ctx;
+	const char *why;	/* static text describing the last error */
+	unsigned char bad;	/* the offending byte, for errors */
+};
+
+struct qmp_framer *
+qmp_framer_new(size_t max)
 {
-	memset(f, 0, sizeof(*f));
+	struct qmp_framer *f = calloc(1, sizeof(*f));
+
+	if (f != NULL)
+		qmp_framer_set_max(f, max);
+	return f;
+}
+
+void
+qmp_framer_set_max(struct qmp_framer *f, size_t max)
+{
 	f->max = max;
 	f->limit = max < SIZE_MAX ? max + 1 : max;
+}
+
+size_t
+qmp_framer_max(const struct qmp_framer *f)
+{
+	return f->max;
 }
 
 void
 qmp_framer_free(struct qmp_framer *f)
 {
+	if (f == NULL)
+		return;
 	free(f->buf);
-	f->buf = NULL;
-	f->cap = f->len = f->start = f->scan = 0;
+	free(f);
+}
+
+void
+qmp_framer_ff_blank(struct qmp_framer *f, int on)
+{
+	f->ff_is_space = on;
+}
+
+void
+qmp_framer_skip_to_ff(struct qmp_framer *f)
+{
+	f->skip_to_ff = 1;
+}
+
+void
+qmp_framer_on_skip(struct qmp_framer *f, qmp_skip_fn *fn, void *ctx)
+{
+	f->on_skip = fn;
+	f->skip_ctx = ctx;
+}
+
+const char *
+qmp_framer_error(const struct qmp_framer *f, unsigned char *bad)
+{
+	*bad = f->bad;
+	return f->why;
+}
+
+const char *
+qmp_framer_held(const struct qmp_framer *f, size_t *n)
+{
+	*n = f->len - f->start;
+	return f->buf != NULL ? f->buf + f->start : "";
+}
+
+int
+qmp_framer_full(const struct qmp_framer *f)
+{
+	return f->len >= f->limit;
 }
 
 void
@@ -35,8 +108,6 @@ qmp_framer_reset(struct qmp_framer *f)
 	f->depth = f->in_str = f->esc = 0;
 	f->skip_to_ff = 0;
 	f->handed = 0;
-	f->saw_greeting = 0;
-	f->mark = 0;
 }
 
 size_t
@@ -129,10 +200,8 @@ qmp_framer_shrink(struct qmp_framer *f)
 }
 
 json_t *
-qmp_framer_parse(const struct qmp_framer *f, const char *msg, size_t len,
-    json_error_t *err)
+qmp_framer_parse(const char *msg, size_t len, json_error_t *err)
 {
-	(void)f;
 	return qmp_json_loadb(msg, len, 0, err);
 }
 
@@ -150,32 +219,15 @@ skipped(struct qmp_framer *f, size_t from, size_t to)
 /*
  * For the agent: drops bytes up to and including the next 0xFF, telling
  * the skip handler.  Returns FRAME_GO with *ip past the 0xFF, or
- * QMP_FRAME_MORE when none came yet, or QMP_FRAME_ERROR when the bytes
- * are a QEMU monitor's greeting (an agent stays quiet).
+ * QMP_FRAME_MORE when none came yet.
  */
 static int
 skip_to_sentinel(struct qmp_framer *f, size_t *ip)
 {
-	static const char qmp_mark[] = "{\"QMP\":";
 	const unsigned char *b = (const unsigned char *)f->buf, *ff;
-	size_t i = *ip, end = f->len, j;
+	size_t i = *ip, end = f->len;
 
 	ff = i < end ? memchr(b + i, 0xff, end - i) : NULL;
-	/* Look for the greeting's opening bytes, however they are split. */
-	for (j = i; j < (ff ? (size_t)(ff - b) : end); j++) {
-		if (b[j] == (unsigned char)qmp_mark[f->mark])
-			f->mark++;
-		else
-			f->mark = b[j] == '{';
-		if (f->mark == sizeof(qmp_mark) - 1) {
-			f->saw_greeting = 1;
-			f->scan = j;
-			f->bad = '{';
-			f->why = "a QMP greeting (a QEMU monitor, not a guest "
-			    "agent)";
-			return QMP_FRAME_ERROR;
-		}
-	}
 	if (ff == NULL) {
 		skipped(f, i, end);
 		f->start = f->scan = end;

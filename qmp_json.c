@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -144,6 +145,12 @@ int
 qmp_json_is_string(const json_t *v)
 {
 	return json_is_string(v) && qmp_json_number_text(v) == NULL;
+}
+
+const char *
+qmp_json_string(const json_t *v)
+{
+	return qmp_json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* ---- Exact numeric values ------------------------------------------- */
@@ -480,6 +487,19 @@ qmp_json_int(const json_t *v, long long *out)
 	return 0;
 }
 
+int
+qmp_json_double(const json_t *v, double *out)
+{
+	char buf[800];
+	const char *t;
+	size_t len;
+
+	if ((t = number_text(v, buf, sizeof(buf), &len)) == NULL)
+		return -1;
+	*out = strtod(t, NULL);
+	return isfinite(*out) ? 0 : -1;
+}
+
 /*
  * Returns 1 when a or b is a number and both are equal numbers, 0 when
  * one is a number and they differ, -1 when neither is a number.  Kept out
@@ -554,6 +574,7 @@ struct reader {
 	unsigned flags;
 	json_error_t *err;
 	int failed;
+	size_t cost, budget;	/* estimated bytes of the values, and limit */
 	struct sbuf key, val;
 	json_t *stack[QMP_JSON_MAX_DEPTH];
 };
@@ -1034,6 +1055,50 @@ read_value(struct reader *r, size_t depth)
 }
 
 /*
+ * Estimated bytes jansson (2.14, 64-bit glibc) allocates for each kind of
+ * value, measured: an object with its hash table, an array, a string or
+ * number before its bytes, an object member before its key's bytes, an
+ * array slot.  true, false and null are shared.
+ */
+#define COST_OBJECT	232
+#define COST_ARRAY	136
+#define COST_SCALAR	88
+#define COST_MEMBER	96
+#define COST_SLOT	16
+
+/*
+ * Adds the estimated memory of v, put under a key of klen bytes (an
+ * object member) or in an array slot, to r->cost.  Returns 0, or -1 past
+ * the budget, with the error set.
+ */
+static int
+count_cost(struct reader *r, const json_t *v, int in_object, size_t klen)
+{
+	size_t c;
+
+	if (json_is_object(v))
+		c = COST_OBJECT;
+	else if (json_is_array(v))
+		c = COST_ARRAY;
+	else if (json_is_string(v))
+		c = COST_SCALAR + json_string_length(v);
+	else
+		c = 0;
+	c += in_object ? COST_MEMBER + klen : COST_SLOT;
+	r->cost += c;
+	if (r->cost <= r->budget)
+		return 0;
+	fail_at(r, r->p, "over the memory budget: its values would take "
+	    "more than %zu bytes (%d times the text's %zu bytes, plus %zu MiB)",
+	    r->budget, QMP_JSON_MEMORY_FACTOR, (size_t)(r->end - r->buf),
+	    QMP_JSON_MEMORY_BASE >> 20);
+	if (r->err != NULL)
+		r->err->text[JSON_ERROR_TEXT_LENGTH - 1] =
+		    (char)json_error_out_of_memory;
+	return -1;
+}
+
+/*
  * Adds v (stolen) to the open container parent, under key in an object.
  * Returns 0, or -1 when memory ran out.
  */
@@ -1111,6 +1176,29 @@ end_value(struct reader *r, size_t *depth, const char **key, size_t *klen)
 	}
 }
 
+/*
+ * Sets up r to read buf[0..len), its memory budget set from len, and
+ * skips the leading blanks.
+ */
+static void
+reader_init(struct reader *r, const char *buf, size_t len, unsigned flags,
+    json_error_t *err)
+{
+	/* Only the stack's used entries are ever read: no need to clear it. */
+	r->failed = 0;
+	r->key.p = r->val.p = NULL;
+	r->key.len = r->key.cap = r->val.len = r->val.cap = 0;
+	r->buf = r->p = (const unsigned char *)buf;
+	r->end = r->buf + len;
+	r->flags = flags;
+	r->err = err;
+	r->cost = 0;
+	r->budget = len > (SIZE_MAX - QMP_JSON_MEMORY_BASE) /
+	    QMP_JSON_MEMORY_FACTOR ? SIZE_MAX : len * QMP_JSON_MEMORY_FACTOR +
+	    QMP_JSON_MEMORY_BASE;
+	r->p = skip_ws(r->p, r->end);
+}
+
 json_t *
 qmp_json_loadb(const char *buf, size_t len, unsigned flags,
     json_error_t *err)
@@ -1122,15 +1210,7 @@ qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 	char sb[8];
 	int rc;
 
-	/* Only the stack's used entries are ever read: no need to clear it. */
-	r->failed = 0;
-	r->key.p = r->val.p = NULL;
-	r->key.len = r->key.cap = r->val.len = r->val.cap = 0;
-	r->buf = r->p = (const unsigned char *)buf;
-	r->end = r->buf + len;
-	r->flags = flags;
-	r->err = err;
-	r->p = skip_ws(r->p, r->end);
+	reader_init(r, buf, len, flags, err);
 	if (!(flags & QMP_JSON_DECODE_ANY) && (r->p == r->end ||
 	    (*r->p != '{' && *r->p != '['))) {
 		fail_at(r, r->p, "expected '{' or '[', got %s",
@@ -1144,6 +1224,9 @@ qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 		if (depth == 0)
 			root = v;
 		else if (add_value(r, r->stack[depth - 1], key, klen, v) < 0)
+			goto out;
+		if (count_cost(r, v, depth > 0 &&
+		    json_is_object(r->stack[depth - 1]), klen) < 0)
 			goto out;
 		if (json_is_object(v) || json_is_array(v)) {
 			r->stack[depth++] = v;
@@ -1286,11 +1369,31 @@ write_string(struct sink *o, const char *s, size_t n)
 	return PUTS(o, "\"");
 }
 
+/*
+ * Writes the string v: a kept number verbatim, once checked to be exactly
+ * one JSON number (never text injected into the output), else a quoted
+ * string.  Returns 0, or -1 on error.
+ */
+static int
+write_text(struct sink *o, const json_t *v)
+{
+	const char *num, *why;
+	size_t n;
+
+	if ((num = qmp_json_number_text(v)) != NULL) {
+		n = json_string_length(v) - 1;
+		if (number_span(num, n, &why) != n)
+			return -1;
+		return put(o, num, n);
+	}
+	return write_string(o, json_string_value(v), json_string_length(v));
+}
+
 /* Returns 0 after writing v at nesting depth, -1 on error. */
 static int
 write_value(struct sink *o, const json_t *v, int pretty, int depth)
 {
-	const char *key, *num;
+	const char *key;
 	char buf[32];
 	json_t *item;
 	size_t i, n;
@@ -1325,10 +1428,7 @@ write_value(struct sink *o, const json_t *v, int pretty, int depth)
 			return -1;
 		return put(o, isobj ? "}" : "]", 1);
 	case JSON_STRING:
-		if ((num = qmp_json_number_text(v)) != NULL)
-			return put(o, num, json_string_length(v) - 1);
-		return write_string(o, json_string_value(v),
-		    json_string_length(v));
+		return write_text(o, v);
 	case JSON_INTEGER:
 		r = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));

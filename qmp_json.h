@@ -29,6 +29,16 @@
 /* Containers nested deeper than this are an error (QEMU's own limit). */
 #define QMP_JSON_MAX_DEPTH		1024
 
+/*
+ * The memory budget of qmp_json_loadb: the values read from a text of len
+ * bytes may take at most QMP_JSON_MEMORY_FACTOR * len +
+ * QMP_JSON_MEMORY_BASE bytes, as estimated while reading (jansson spends
+ * about 230 bytes on an empty object, so "[{},{},...]" would otherwise
+ * cost 78 times its size).  Past it, the text is refused.
+ */
+#define QMP_JSON_MEMORY_FACTOR		8
+#define QMP_JSON_MEMORY_BASE		((size_t)64 << 20)
+
 /* Flags for qmp_json_loadb. */
 #define QMP_JSON_REJECT_DUPLICATES	0x1	/* a key twice in one object */
 #define QMP_JSON_DECODE_ANY		0x2	/* any value, not only {} or [] */
@@ -41,6 +51,8 @@
  * QMP_JSON_DECODE_ANY the text must be an object or an array.  Strings
  * may hold NUL (\u0000), object keys may not.  A later duplicate key
  * replaces the earlier one unless QMP_JSON_REJECT_DUPLICATES is given.
+ * A text whose values are over the memory budget (above) is refused,
+ * with json_error_code(err) json_error_out_of_memory.
  */
 json_t *qmp_json_loadb(const char *buf, size_t len, unsigned flags,
     json_error_t *err);
@@ -52,6 +64,12 @@ json_t *qmp_json_loadb(const char *buf, size_t len, unsigned flags,
 json_t *qmp_json_number_new(const char *text, size_t len);
 /* Returns the characters of a kept number (NUL-terminated), or NULL. */
 const char *qmp_json_number_text(const json_t *v);
+/*
+ * Returns the text of v when v is a string that is text (not a kept
+ * number), NUL-terminated (it may hold NUL: json_string_length says how
+ * long), or NULL for anything else: the one way to read a string.
+ */
+const char *qmp_json_string(const json_t *v);
 /* Returns 1 for a kept number, a jansson integer or a jansson real. */
 int qmp_json_is_number(const json_t *v);
 /* Returns 1 for a string that is text, not a kept number. */
@@ -61,6 +79,13 @@ int qmp_json_is_string(const json_t *v);
  * integer that fits in a long long (1, 1.0, 1e2, -0), else -1.
  */
 int qmp_json_int(const json_t *v, long long *out);
+/*
+ * Returns 0 with *out set to the double nearest to the number v (what a
+ * server that holds it as a double, as QEMU does a number with a fraction
+ * or an exponent, will see), or -1 when v is no number or that double is
+ * not finite (1e400).
+ */
+int qmp_json_double(const json_t *v, double *out);
 /*
  * Compares two JSON number texts by exact decimal value: returns <0, 0
  * or >0.  -0 equals 0; 1, 1.0 and 1e0 are equal.  Text that is not a
@@ -79,12 +104,16 @@ int qmp_json_equal(const json_t *a, const json_t *b);
  * Writes v as JSON to fp: compact ({"a":1,"b":[2,3]}) or, with pretty,
  * indented by two spaces a level with ": " after keys.  Strings are
  * UTF-8 with only '"', '\\' and bytes below 0x20 escaped; kept numbers
- * are written verbatim.  Returns 0, or -1 when writing failed.
+ * are written verbatim, once checked to be exactly one JSON number (a
+ * marked string that is not is an error, never text injected into the
+ * output).  Returns 0, or -1 when writing failed or v holds such a
+ * string.
  */
 int qmp_json_write(FILE *fp, const json_t *v, int pretty);
 /*
  * Returns v written compactly as a NUL-terminated text (free() it) with
- * its length in *len, or NULL when memory ran out.
+ * its length in *len, or NULL when memory ran out or v holds a marked
+ * string that is not a number (see qmp_json_write).
  */
 char *qmp_json_dumps(const json_t *v, size_t *len);
 

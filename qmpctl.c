@@ -968,8 +968,8 @@ run_command(struct run *r, json_t *cmd, int first)
 	size_t n;
 	int rc;
 
-	snprintf(name, sizeof(name), "%s", json_string_value(
-	    json_object_get(cmd, "execute")) ? json_string_value(
+	snprintf(name, sizeof(name), "%s", qmp_json_string(
+	    json_object_get(cmd, "execute")) ? qmp_json_string(
 	    json_object_get(cmd, "execute")) : "exec-oob");
 	st = qmp_execute(r->q, cmd, o->pass_fds, first ? o->npass_fds : 0,
 	    &reply);
@@ -985,12 +985,31 @@ run_command(struct run *r, json_t *cmd, int first)
 	    !o->full) {
 		n = json_string_length(ret);
 		rc = QX_OK;
-		if (fwrite(json_string_value(ret), 1, n, r->out) != n ||
+		if (fwrite(qmp_json_string(ret), 1, n, r->out) != n ||
 		    fflush(r->out) != 0)
 			rc = stdout_failed(r, errno);
 	} else
-		rc = report(r, st, reply);
+		rc = print_reply(r, st, reply);
 	json_decref(reply);
+	return rc;
+}
+
+/*
+ * Runs the argument-less command name.  Returns QX_OK with its reply in
+ * *reply (new), or the exit status after reporting the failure.
+ */
+int
+call_or_report(struct run *r, const char *name, json_t **reply)
+{
+	enum qmp_status st;
+	int rc;
+
+	st = qmp_call(r->q, name, NULL, reply);
+	if (st == QMP_OK)
+		return QX_OK;
+	rc = print_reply(r, st, *reply);
+	json_decref(*reply);
+	*reply = NULL;
 	return rc;
 }
 
@@ -1022,7 +1041,7 @@ run_commands(struct run *r, json_t *cmd)
 
 /* Does what the options ask once connected.  Returns the exit status. */
 static int
-run(struct run *r, json_t *cmd)
+act_on_options(struct run *r, json_t *cmd)
 {
 	const struct options *o = r->o;
 	int rc = QX_OK;
@@ -1060,7 +1079,7 @@ end_run(struct run *r, int rc)
 	qmp_free(r->q);
 	if ((trc = close_trace(r)) != QX_OK && rc == QX_OK)
 		rc = trc;
-	qmp_framer_free(&r->in);
+	qmp_framer_free(r->in);
 	json_decref(r->held);
 	json_decref(r->failed);
 	json_decref(r->job.last);
@@ -1103,7 +1122,7 @@ main(int argc, char **argv)
 	r.trace_fd = -1;
 	setup_stdout(&r);
 	r.held = must(json_array());
-	qmp_framer_init(&r.in, o.max_size);
+	r.in = must(qmp_framer_new(o.max_size));
 	rc = first_command(&r, &cmd);
 	if (rc == QX_OK && r.deadline != 0 && qmp_now_ms() >= r.deadline) {
 		say("timed out reading the input, before connecting");
@@ -1118,7 +1137,7 @@ main(int argc, char **argv)
 	if (rc == QX_OK)
 		rc = signal_ready(&r);
 	if (rc == QX_OK)
-		rc = run(&r, cmd);
+		rc = act_on_options(&r, cmd);
 	else
 		json_decref(cmd);
 	rc = end_run(&r, rc);

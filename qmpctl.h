@@ -29,6 +29,7 @@
 
 #include "cli_io.h"
 #include "qmp_core.h"
+#include "qmp_framer.h"
 
 /*
  * Exit statuses, as documented in qmpctl.1 and README.md.  Named QX_ so
@@ -167,7 +168,7 @@ struct run {
 	FILE *out;		/* stdout, through io_stream */
 	int stdout_done;	/* stdout failed and was reported */
 	/* commands from stdin */
-	struct qmp_framer in;
+	struct qmp_framer *in;
 	int in_eof;
 	unsigned long in_count;
 	/* events */
@@ -204,11 +205,14 @@ void *must(void *p);
 int exit_status(enum qmp_status);
 int stdout_failed(struct run *, int err);
 int print_json(const struct run *, json_t *v);
-int report(struct run *, enum qmp_status, json_t *reply);
+int print_reply(struct run *, enum qmp_status, json_t *reply);
 int finish_stdout(struct run *, int rc);
 int open_output(const struct run *, const char *path, int append, int *fd);
 void setup_stdout(struct run *);
 int open_stream(const struct run *, const char *name, FILE **fp);
+
+/* qmpctl.c */
+int call_or_report(struct run *, const char *name, json_t **reply);
 
 /* input.c */
 int read_input(const struct run *, int fd, const char *name, char **buf,
@@ -271,7 +275,6 @@ int open_trace(struct run *);
 int close_trace(struct run *);
 
 /* introspect.c */
-int query(struct run *, const char *name, json_t **reply);
 int describe(struct run *, const char *name);
 int list_commands(struct run *);
 

@@ -291,6 +291,11 @@ peer $((CG_MIB * 1048576)) valgrind --tool=callgrind \
     -s "$T/fp.sock" -c query-status >/dev/null 2>"$T/vg.err"
 big_ir=$(sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$T/vg.err")
 
+# ---- 5. memory by reply shape -----------------------------------------
+
+say "memory by reply shape (bench/shapes.sh)"
+FAKEPEER=$FAKEPEER bash bench/shapes.sh "$QMPCTL" >"$T/shapes.md"
+
 # ---- the report -------------------------------------------------------
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -447,6 +452,17 @@ echo
 echo '```'
 top "$T/cg.schema" 15
 echo '```'
+echo
+echo "## 5. Memory by reply shape"
+echo
+echo "One reply of each shape and size from the fake peer (bench/shapes.sh),"
+echo "median of 3 runs: the widest shapes a peer can send for its size (many"
+echo "empty objects, many one-digit numbers, arrays nested to the 1024-level"
+echo "limit, repeated) and one long string.  The reader refuses (exit 7) a"
+echo "message whose values would take more than 8 times its size plus 64 MiB"
+echo "(qmp_json.h); without that bound, empty objects cost 78 times their size."
+echo
+cat "$T/shapes.md"
 echo
 echo "## Targets"
 echo

@@ -2,7 +2,7 @@
 /*
  * timeit: run a program repeatedly and print how long each run took.
  *
- *     timeit [-n RUNS] [-w WARMUP] [-i INPUT] [-p] PROGRAM [ARG...]
+ *     timeit [-n RUNS] [-w WARMUP] [-i INPUT] [-p] [-x] PROGRAM [ARG...]
  *
  * PROGRAM runs WARMUP times unmeasured (default 0), then RUNS times
  * (default 1), one after the other, with stdin from INPUT (default
@@ -14,7 +14,11 @@
  *
  * the wall-clock time from the spawn to the exit (and, with -p, to the
  * reader's end), and from wait4() the program's peak resident set size and
- * the processor time it used (user + system; not the reader's).
+ * the processor time it used (user + system; not the reader's).  With
+ * -x, a run that exits with a nonzero status counts too (a refusal is a
+ * result worth timing), and each line ends with that status:
+ *
+ *     SECONDS MAXRSS_KIB CPU_SECONDS EXIT_STATUS
  *
  * Exit status: 0, or 1 when a run failed (with a message on stderr).
  */
@@ -67,12 +71,13 @@ drainer(int fd, int wfd)
 
 /*
  * Returns 0 after one run of argv, its wall time in *secs, its peak RSS
- * in *rss and its processor time in *cpu; -1 when it could not start or
- * did not exit with 0.
+ * in *rss, its processor time in *cpu and its exit status (128+N for a
+ * signal) in *status; -1 when it could not start, or did not exit with 0
+ * unless any_status.
  */
 static int
-run(char **argv, const char *input, int piped, double *secs, long *rss,
-    double *cpu)
+run(char **argv, const char *input, int piped, int any_status, double *secs,
+    long *rss, double *cpu, int *status)
 {
 	posix_spawn_file_actions_t fa;
 	struct rusage ru;
@@ -126,7 +131,8 @@ run(char **argv, const char *input, int piped, double *secs, long *rss,
 	*rss = ru.ru_maxrss;
 	*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!any_status && *status != 0) {
 		fprintf(stderr, "timeit: %s: exit status %d\n", argv[0],
 		    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		return -1;
@@ -139,10 +145,10 @@ main(int argc, char **argv)
 {
 	const char *input = "/dev/null";
 	long runs = 1, warmup = 0, i, rss;
-	int piped = 0, ch;
+	int piped = 0, any_status = 0, status, ch;
 	double secs, cpu;
 
-	while ((ch = getopt(argc, argv, "+n:w:i:p")) != -1) {
+	while ((ch = getopt(argc, argv, "+n:w:i:px")) != -1) {
 		switch (ch) {
 		case 'n':
 			runs = strtol(optarg, NULL, 10);
@@ -156,6 +162,9 @@ main(int argc, char **argv)
 		case 'p':
 			piped = 1;
 			break;
+		case 'x':
+			any_status = 1;
+			break;
 		default:
 			goto usage;
 		}
@@ -163,13 +172,16 @@ main(int argc, char **argv)
 	if (optind >= argc || runs < 1 || warmup < 0) {
 usage:
 		fprintf(stderr, "usage: timeit [-n RUNS] [-w WARMUP] "
-		    "[-i INPUT] [-p] PROGRAM [ARG...]\n");
+		    "[-i INPUT] [-p] [-x] PROGRAM [ARG...]\n");
 		return 1;
 	}
 	for (i = 0; i < warmup + runs; i++) {
-		if (run(argv + optind, input, piped, &secs, &rss, &cpu) < 0)
+		if (run(argv + optind, input, piped, any_status, &secs, &rss,
+		    &cpu, &status) < 0)
 			return 1;
-		if (i >= warmup)
+		if (i >= warmup && any_status)
+			printf("%.6f %ld %.6f %d\n", secs, rss, cpu, status);
+		else if (i >= warmup)
 			printf("%.6f %ld %.6f\n", secs, rss, cpu);
 	}
 	return fflush(stdout) != 0;

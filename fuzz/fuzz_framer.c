@@ -43,6 +43,7 @@
 #include <jansson.h>
 
 #include "qmp_core.h"
+#include "qmp_framer.h"
 #include "qmp_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -191,10 +192,11 @@ static void
 frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
     const unsigned char *sizes, struct run *r)
 {
-	struct qmp_framer f;
+	struct qmp_framer *f;
 	size_t fed = 0, room, k, msglen, base, off, prev_end = 0, i;
 	unsigned long chunkno = 0;
-	const char *msg;
+	const char *msg, *held;
+	size_t nheld;
 	enum qmp_frame st;
 	json_error_t jerr, ourerr;
 	json_t *v, *w;
@@ -202,18 +204,21 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 	int first = 1;
 
 	memset(r, 0, sizeof(*r));
-	qmp_framer_init(&f, max);
-	f.skip_to_ff = skip_ff;
-	f.ff_is_space = ff_blank;
+	if ((f = qmp_framer_new(max)) == NULL)
+		abort();
+	if (skip_ff)
+		qmp_framer_skip_to_ff(f);
+	qmp_framer_ff_blank(f, ff_blank);
 	for (;;) {
-		st = qmp_framer_next(&f, &msg, &msglen);
+		st = qmp_framer_next(f, &msg, &msglen);
 		if (st == QMP_FRAME_MSG) {
-			/* f.buf[0] holds input byte fed - f.len. */
-			check(f.len <= fed, "more bytes held than fed");
-			base = fed - f.len;
-			check(msg >= f.buf && msg + msglen <= f.buf + f.len,
+			/* held[0] is input byte fed - nheld. */
+			held = qmp_framer_held(f, &nheld);
+			check(nheld <= fed, "more bytes held than fed");
+			base = fed - nheld;
+			check(msg >= held && msg + msglen <= held + nheld,
 			    "message outside the buffer");
-			off = base + (size_t)(msg - f.buf);
+			off = base + (size_t)(msg - held);
 			check(msglen >= 2, "message shorter than {}");
 			check(msglen <= max, "message over the limit");
 			/* Brackets are only counted: "{]" ends a message too. */
@@ -242,7 +247,7 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 			}
 			r->total++;
 			v = json_loadb(msg, msglen, JSON_ALLOW_NUL, &jerr);
-			w = qmp_framer_parse(&f, msg, msglen, &ourerr);
+			w = qmp_framer_parse(msg, msglen, &ourerr);
 			if (v != NULL)
 				check(w != NULL || strstr(ourerr.text,
 				    "nested deeper") != NULL ||
@@ -269,23 +274,24 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 		if (st == QMP_FRAME_ERROR || st == QMP_FRAME_TOOBIG) {
 			r->end = st;
 			if (st == QMP_FRAME_ERROR) {
-				r->bad = f.bad;
-				r->why = f.why;
-				check(f.why != NULL, "an error without a reason");
-				/* '{' only for a greeting found while skipping. */
-				check(!blank(f.bad) && (f.bad != '{' ||
-				    f.saw_greeting), "error on a blank or a brace");
+				unsigned char b;
+
+				r->why = qmp_framer_error(f, &b);
+				r->bad = b;
+				check(r->why != NULL, "an error without a reason");
+				check(!blank(b) && b != '{',
+				    "error on a blank or a brace");
 			}
 			break;
 		}
 		check(st == QMP_FRAME_MORE, "unknown frame status");
 		if (fed == n) {
 			r->end = QMP_FRAME_MORE;
-			r->pending = qmp_framer_pending(&f);
+			r->pending = qmp_framer_pending(f);
 			check(r->pending <= n, "more pending than fed");
 			break;
 		}
-		p = qmp_framer_space(&f, &room);
+		p = qmp_framer_space(f, &room);
 		check(p != NULL && room > 0, "no room although MORE");
 		k = n - fed;
 		if (k > room)
@@ -294,11 +300,11 @@ frame(const unsigned char *in, size_t n, size_t max, int skip_ff,
 			k = (size_t)sizes[chunkno % 3] + 1;
 		chunkno++;
 		memcpy(p, in + fed, k);
-		qmp_framer_commit(&f, k);
+		qmp_framer_commit(f, k);
 		fed += k;
 	}
 	check(fed <= n, "fed more than the input");
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 }
 
 int

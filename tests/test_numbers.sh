@@ -267,6 +267,25 @@ test_match_numbers_exactly() {
 
 # ================================================================ real servers
 
+# Ids QEMU holds as doubles come back as "%.17g" writes them; each is still
+# its command's reply, and an id past a double's range is refused unsent.
+test_float_ids_against_qemu() {
+  start_qemu none || { fail "could not start QEMU"; return 0; }
+  run_q -t 10 -s "$QEMU_SOCK" -f <<<'{"execute":"query-status","id":0.1}
+{"execute":"query-status","id":1e2}
+{"execute":"query-status","id":18446744073709551616}
+{"execute":"query-status","id":[0.3,{"a":-0.0}]}'
+  assert_rc 0 "float ids"
+  assert_no_stderr "float ids"
+  sed -E 's/.*,"id":(.*)\}$/\1/' "$T/out" >"$T/ids"
+  nu_exact "$T/ids" "$(printf '%s\n' 0.10000000000000001 100 \
+    1.8446744073709552e+19 '[0.29999999999999999,{"a":-0}]')
+" "float ids"
+  run_q -t 10 -s "$QEMU_SOCK" <<<'{"execute":"query-status","id":1e400}'
+  assert_fails 2 '^qmpctl: stdin: command 1: "id" holds a number past the range of a double, which QEMU cannot echo \(see --help\)$' "id 1e400"
+  stop_pid "$QEMU_PID"
+}
+
 test_qemu_uint64_property() {
   start_qemu loader -machine pc -accel tcg -S \
     -device loader,id=ld,addr=0x1000,data=0xffffffffffffffff,data-len=8 ||

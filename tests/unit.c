@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "qmp_core.h"
+#include "qmp_framer.h"
 
 static int verbose;
 static int row_failed;		/* a check of the current row failed */
@@ -154,6 +155,23 @@ static const struct addr_case addr_cases[] = {
 	    "fd:-1: expected fd:N, N a descriptor number" },
 	{ "fd:2147483648", EUSAGE, 0, 0, 0, 0, 0,
 	    "fd:2147483648: expected fd:N, N a descriptor number" },
+	/* past 2^32 and 2^64: never wrapped into range, on any width */
+	{ "fd:4294967299", EUSAGE, 0, 0, 0, 0, 0,
+	    "fd:4294967299: expected fd:N, N a descriptor number" },
+	{ "fd:18446744073709551619", EUSAGE, 0, 0, 0, 0, 0,
+	    "fd:18446744073709551619: expected fd:N, N a descriptor number" },
+	{ "fd:000000000003", OK, QMP_ADDR_FD, 0, 0, 3, 0, 0 },
+	{ "h:4294967296", EUSAGE, 0, 0, 0, 0, 0,
+	    "h:4294967296: bad port '4294967296' (expected 1-65535)" },
+	{ "tcp:h:18446744073709551617", EUSAGE, 0, 0, 0, 0, 0,
+	    "tcp:h:18446744073709551617: bad port '18446744073709551617' "
+	    "(expected 1-65535)" },
+	{ "vsock:4294967296:1", EUSAGE, 0, 0, 0, 0, 0,
+	    "vsock:4294967296:1: expected vsock:CID:PORT" },
+	{ "vsock:3:4294967297", EUSAGE, 0, 0, 0, 0, 0,
+	    "vsock:3:4294967297: expected vsock:CID:PORT" },
+	{ "vsock:18446744073709551619:1", EUSAGE, 0, 0, 0, 0, 0,
+	    "vsock:18446744073709551619:1: expected vsock:CID:PORT" },
 	{ "vsock:0:0", OK, VSOCK, 0, 0, 0, 0, 0 },
 	{ "vsock:2:65536", OK, VSOCK, 0, 0, 2, 65536, 0 },
 	{ "vsock:4294967295:4294967295", OK, VSOCK, 0, 0, 4294967295u,
@@ -492,16 +510,17 @@ static void
 frame_run(const char *in, size_t len, size_t max, size_t chunk,
     size_t split, struct frame_run *r)
 {
-	struct qmp_framer f;
+	struct qmp_framer *f;
 	size_t fed = 0, room, k, mlen;
 	const char *msg;
 	enum qmp_frame fr;
 	char *p;
 
 	memset(r, 0, sizeof(*r));
-	qmp_framer_init(&f, max);
+	if ((f = qmp_framer_new(max)) == NULL)
+		abort();
 	for (;;) {
-		while ((fr = qmp_framer_next(&f, &msg, &mlen)) ==
+		while ((fr = qmp_framer_next(f, &msg, &mlen)) ==
 		    QMP_FRAME_MSG) {
 			if (r->n == MAXMSG || mlen >= sizeof(r->msgs[0])) {
 				bad("too many or too long messages");
@@ -518,12 +537,15 @@ frame_run(const char *in, size_t len, size_t max, size_t chunk,
 		}
 		if (fr != QMP_FRAME_MORE) {
 			r->end = fr;
-			r->bad = f.bad;
+			unsigned char b;
+
+			(void)qmp_framer_error(f, &b);
+			r->bad = b;
 			goto out;
 		}
 		if (fed == len)
 			break;
-		p = qmp_framer_space(&f, &room);
+		p = qmp_framer_space(f, &room);
 		if (p == NULL) {
 			/* Only when the message in progress fills the limit. */
 			bad("qmp_framer_space gave no room after MORE "
@@ -544,13 +566,13 @@ frame_run(const char *in, size_t len, size_t max, size_t chunk,
 		if (k > room)
 			k = room;
 		memcpy(p, in + fed, k);
-		qmp_framer_commit(&f, k);
+		qmp_framer_commit(f, k);
 		fed += k;
 	}
 	r->end = QMP_FRAME_MORE;
-	r->pending = qmp_framer_pending(&f);
+	r->pending = qmp_framer_pending(f);
 out:
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 }
 
 static const char *
@@ -645,7 +667,7 @@ run_frame_case(const struct frame_case *c)
 static void
 run_framer_reuse(void)
 {
-	struct qmp_framer f;
+	struct qmp_framer *f;
 	const char *msg;
 	size_t room, mlen, i, got = 0;
 	char *p;
@@ -653,34 +675,36 @@ run_framer_reuse(void)
 	static const char one[] = "{\"event\":\"X\",\"n\":[1,2,3]}\n";
 
 	row_begin("framer", "reset forgets a partial message");
-	qmp_framer_init(&f, 64);
-	p = qmp_framer_space(&f, &room);
+	if ((f = qmp_framer_new(64)) == NULL)
+		abort();
+	p = qmp_framer_space(f, &room);
 	memcpy(p, "{\"a\":\"}", 7);
-	qmp_framer_commit(&f, 7);
-	if (qmp_framer_next(&f, &msg, &mlen) != QMP_FRAME_MORE)
+	qmp_framer_commit(f, 7);
+	if (qmp_framer_next(f, &msg, &mlen) != QMP_FRAME_MORE)
 		bad("partial message is not MORE");
-	qmp_framer_reset(&f);
-	if (qmp_framer_pending(&f) != 0)
+	qmp_framer_reset(f);
+	if (qmp_framer_pending(f) != 0)
 		bad("bytes pending after reset");
-	p = qmp_framer_space(&f, &room);
+	p = qmp_framer_space(f, &room);
 	memcpy(p, "{\"b\":2}", 7);
-	qmp_framer_commit(&f, 7);
-	fr = qmp_framer_next(&f, &msg, &mlen);
+	qmp_framer_commit(f, 7);
+	fr = qmp_framer_next(f, &msg, &mlen);
 	if (fr != QMP_FRAME_MSG || mlen != 7 || memcmp(msg, "{\"b\":2}", 7))
 		bad("after reset: %s \"%s\"", frame_name(fr),
 		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 	row_end();
 
 	row_begin("framer", "100000 messages through a 64-byte limit");
-	qmp_framer_init(&f, 64);
+	if ((f = qmp_framer_new(64)) == NULL)
+		abort();
 	for (i = 0; i < 100000; i++) {
 		size_t off = 0;
 
 		while (off < sizeof(one) - 1) {
 			size_t k = sizeof(one) - 1 - off;
 
-			if ((p = qmp_framer_space(&f, &room)) == NULL) {
+			if ((p = qmp_framer_space(f, &room)) == NULL) {
 				bad("no room at message %zu", i);
 				goto out;
 			}
@@ -689,9 +713,9 @@ run_framer_reuse(void)
 			if (k > 7)
 				k = 7;	/* chunks that do not line up */
 			memcpy(p, one + off, k);
-			qmp_framer_commit(&f, k);
+			qmp_framer_commit(f, k);
 			off += k;
-			while ((fr = qmp_framer_next(&f, &msg, &mlen)) ==
+			while ((fr = qmp_framer_next(f, &msg, &mlen)) ==
 			    QMP_FRAME_MSG) {
 				if (mlen != sizeof(one) - 2 ||
 				    memcmp(msg, one, mlen) != 0) {
@@ -710,7 +734,7 @@ run_framer_reuse(void)
 	if (got != 100000)
 		bad("%zu messages, expected 100000", got);
 out:
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 	row_end();
 }
 
@@ -872,7 +896,7 @@ static void
 parse_via_framer(const struct parse_case *c, const char *buf, size_t len,
     size_t chunk, const char *how)
 {
-	struct qmp_framer f;
+	struct qmp_framer *f;
 	size_t fed = 0, room, k, mlen = 0;
 	const char *msg = NULL;
 	enum qmp_frame fr = QMP_FRAME_MORE;
@@ -880,9 +904,10 @@ parse_via_framer(const struct parse_case *c, const char *buf, size_t len,
 	json_t *v1 = NULL, *v2 = NULL;
 	char *p;
 
-	qmp_framer_init(&f, QMP_DEFAULT_MAX_SIZE);
+	if ((f = qmp_framer_new(QMP_DEFAULT_MAX_SIZE)) == NULL)
+		abort();
 	while (fed < len) {
-		if ((p = qmp_framer_space(&f, &room)) == NULL) {
+		if ((p = qmp_framer_space(f, &room)) == NULL) {
 			bad("%s: no room", how);
 			goto out;
 		}
@@ -892,9 +917,9 @@ parse_via_framer(const struct parse_case *c, const char *buf, size_t len,
 		if (k > room)
 			k = room;
 		memcpy(p, buf + fed, k);
-		qmp_framer_commit(&f, k);
+		qmp_framer_commit(f, k);
 		fed += k;
-		fr = qmp_framer_next(&f, &msg, &mlen);
+		fr = qmp_framer_next(f, &msg, &mlen);
 		if (fr != QMP_FRAME_MORE)
 			break;
 	}
@@ -903,7 +928,7 @@ parse_via_framer(const struct parse_case *c, const char *buf, size_t len,
 		    frame_name(fr), fed, len);
 		goto out;
 	}
-	v1 = qmp_framer_parse(&f, msg, mlen, &e1);
+	v1 = qmp_framer_parse(msg, mlen, &e1);
 	v2 = json_loadb(buf, len, JSON_ALLOW_NUL, &e2);
 	if ((v1 != NULL) != (v2 != NULL)) {
 		bad("%s: qmp_framer_parse %s (%s) where json_loadb %s (%s)",
@@ -936,7 +961,7 @@ parse_via_framer(const struct parse_case *c, const char *buf, size_t len,
 out:
 	json_decref(v1);
 	json_decref(v2);
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 }
 
 static void
@@ -965,6 +990,47 @@ run_parse_case(const struct parse_case *c)
 /* ---- main ------------------------------------------------------------ */
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Calls made out of order are QMP_EMISUSE, never QMP_EUSAGE (which a
+ * program reports as the user's mistake), and touch no descriptor.
+ */
+static void
+run_misuse_cases(void)
+{
+	struct qmp *q;
+	struct qmp_addr a;
+	json_t *reply = NULL, *cmd;
+	enum qmp_status st;
+	int got = 0;
+
+	row_begin("session", "calls before a connection are QMP_EMISUSE");
+	if ((q = qmp_new()) == NULL || (cmd = json_object()) == NULL)
+		abort();
+	if ((st = qmp_execute(q, cmd, NULL, 0, &reply)) != QMP_EMISUSE ||
+	    reply != NULL)
+		bad("qmp_execute before a handshake: status %d", (int)st);
+	if ((st = qmp_handshake(q, 0)) != QMP_EMISUSE)
+		bad("qmp_handshake unconnected: status %d", (int)st);
+	if ((st = qmp_sync_agent(q, 0)) != QMP_EMISUSE)
+		bad("qmp_sync_agent unconnected: status %d", (int)st);
+	if ((st = qmp_pump_until(q, 1, &got)) != QMP_EMISUSE)
+		bad("qmp_pump_until unconnected: status %d", (int)st);
+	if (strcmp(qmp_strerror(QMP_EMISUSE), "usage error") == 0)
+		bad("QMP_EMISUSE described as a usage error");
+	row_end();
+	row_begin("session", "listen on vsock is QMP_EUSAGE, kept as such");
+	if (qmp_parse_address("vsock:3:4", &a, NULL, 0) != QMP_OK)
+		bad("vsock:3:4 does not parse");
+	else if ((st = qmp_listen(q, &a)) != QMP_EUSAGE)
+		bad("qmp_listen on vsock: status %d, want QMP_EUSAGE", (int)st);
+	else if (strcmp(qmp_errmsg(q), "vsock:3:4: can only listen on unix "
+	    "or tcp") != 0)
+		bad("qmp_listen on vsock: message '%s'", qmp_errmsg(q));
+	row_end();
+	json_decref(cmd);
+	qmp_free(q);
+}
 
 int
 main(int argc, char **argv)
@@ -998,6 +1064,7 @@ main(int argc, char **argv)
 		row_end();
 	}
 	run_framer_reuse();
+	run_misuse_cases();
 	for (i = 0; i < NELEM(parse_cases); i++) {
 		row_begin("parse", parse_cases[i].name);
 		run_parse_case(&parse_cases[i]);

@@ -390,6 +390,45 @@ test_dumps(void)
 }
 
 /*
+ * A string marked as a kept number whose text is not exactly one JSON
+ * number, as someone building a tree by hand could make: the writer
+ * refuses it rather than print the text verbatim into the output.
+ */
+static void
+test_forged_numbers(void)
+{
+	static const char *const forged[] = { "1,\"x\":2", "1 ", "-",
+	    "01", "1.", "1e", "0x10", "NaN", "1}{", "\"s\"" };
+	char buf[64], *out;
+	json_t *v, *o;
+	size_t i, len;
+	FILE *fp;
+
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		buf[0] = (char)0xff;
+		memcpy(buf + 1, forged[i], strlen(forged[i]) + 1);
+		v = json_stringn_nocheck(buf, strlen(forged[i]) + 1);
+		o = json_pack("{s:O}", "n", v);
+		out = qmp_json_dumps(o, &len);
+		check(out == NULL, "forged number refused by dumps", forged[i]);
+		free(out);
+		fp = fopen("/dev/null", "w");
+		check(fp != NULL && qmp_json_write(fp, o, 1) < 0,
+		    "forged number refused by write", forged[i]);
+		if (fp != NULL)
+			fclose(fp);
+		json_decref(o);
+		json_decref(v);
+	}
+	v = qmp_json_number_new("-1.5e+3", 7);
+	out = qmp_json_dumps(v, &len);
+	check(out != NULL && strcmp(out, "-1.5e+3") == 0, "real number kept",
+	    out);
+	free(out);
+	json_decref(v);
+}
+
+/*
  * The layout is jansson's: compact as JSON_COMPACT, pretty as
  * JSON_INDENT(2), on values jansson holds alike (no reals), nested deeper
  * than one line of the writer's spaces.
@@ -438,6 +477,7 @@ main(void)
 	test_numbers();
 	test_equal();
 	test_dumps();
+	test_forged_numbers();
 	test_layout();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
