@@ -393,7 +393,7 @@ pace_read(const struct run *r, size_t got, int64_t *pause)
 		*pause = POLL_FIRST_MS;
 		return QX_OK;
 	}
-	if ((rc = pause_ms(r, *pause)) != QX_OK) {
+	if ((rc = io_pause(r, *pause)) != QX_OK) {
 		say("guest-file-read: %s while the agent sent no data and no "
 		    "end of file", rc == QX_TIMEOUT ? "timed out" :
 		    "interrupted");

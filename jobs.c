@@ -128,7 +128,7 @@ replace_ref(json_t **slot, json_t *v)
 static int
 status_of(const json_t *job)
 {
-	return status_index(json_string_value(json_object_get(job,
+	return status_index(qmp_json_string(json_object_get(job,
 	    "status")));
 }
 
@@ -148,7 +148,7 @@ names(json_t *data, const char *key, const char *id)
 {
 	json_t *v = json_object_get(data, key);
 
-	return qmp_json_is_string(v) && strcmp(json_string_value(v), id) == 0;
+	return qmp_json_is_string(v) && strcmp(qmp_json_string(v), id) == 0;
 }
 
 /*
@@ -405,7 +405,7 @@ dismiss_concluded(struct run *r, json_t *entry, int quiet)
 static int
 say_job_end(struct run *r, int end)
 {
-	const char *now = json_string_value(json_object_get(r->job.last,
+	const char *now = qmp_json_string(json_object_get(r->job.last,
 	    "status"));
 	char what[160];
 
@@ -432,7 +432,7 @@ static int
 say_cancel_failed(struct run *r, int rc, int end)
 {
 	const char *id = r->o->job_id;
-	const char *now = json_string_value(json_object_get(r->job.last,
+	const char *now = qmp_json_string(json_object_get(r->job.last,
 	    "status"));
 	char its[96] = "";
 
@@ -558,7 +558,7 @@ wait_job(struct run *r)
 static const char *
 migration_status(json_t *info)
 {
-	const char *s = json_string_value(json_object_get(info, "status"));
+	const char *s = qmp_json_string(json_object_get(info, "status"));
 
 	return s != NULL ? s : "none";	/* no migration yet: {} */
 }

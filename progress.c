@@ -356,7 +356,7 @@ wait_call(struct run *r, const char *name, json_t *args, json_t **ret,
 	progress_erase(r);
 	rc = exit_status(st);
 	if (!quiet)
-		rc = report(r, st, *ret);
+		rc = print_reply(r, st, *ret);
 	json_decref(*ret);
 	*ret = NULL;
 	return rc;
@@ -394,7 +394,7 @@ grace_start(struct run *r)
 int
 fail_event_ended(struct run *r)
 {
-	const char *name = json_string_value(json_object_get(r->failed,
+	const char *name = qmp_json_string(json_object_get(r->failed,
 	    "event"));
 	json_t *err = json_object_get(json_object_get(r->failed, "data"),
 	    "error");
@@ -404,7 +404,7 @@ fail_event_ended(struct run *r)
 		stdout_failed(r, errno);
 	if (qmp_json_is_string(err))
 		say("event %s reports a failure: %s", name,
-		    json_string_value(err));
+		    qmp_json_string(err));
 	else
 		say("event %s reports a failure", name);
 	return QX_FAILED;

@@ -137,7 +137,7 @@ passes(json_t *v, const struct match *m)
 		return 0;
 	if (m->value != NULL && qmp_json_equal(x, m->value))
 		return 1;
-	return qmp_json_is_string(x) && strcmp(json_string_value(x),
+	return qmp_json_is_string(x) && strcmp(qmp_json_string(x),
 	    m->text) == 0;
 }
 
@@ -262,7 +262,7 @@ run_until(struct run *r, json_t *cmd)
 		}
 		if (st != QMP_OK || satisfied(o, json_object_get(reply,
 		    "return"))) {
-			rc = report(r, st, reply);
+			rc = print_reply(r, st, reply);
 			break;
 		}
 		json_decref(last);
