@@ -42,6 +42,7 @@ SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 # The protocol library, then the command line.
 LIB_SRCS = qmp_addr.c qmp_framer.c qmp_core.c qmp_json.c
 SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c trace.c \
+       screen.c keys.c guestexec.c \
        agent.c base64.c $(LIB_SRCS)
 HDRS = qmpctl.h qmp_core.h qmp_json.h base64.h
 
