@@ -60,7 +60,8 @@ exec_extra_args(const struct options *o, json_t *args)
 		return;
 	env = must(json_array());
 	for (i = 0; i < o->nenv; i++)
-		if (json_array_append_new(env, must(json_string(o->env[i]))) < 0)
+		if (json_array_append_new(env,
+		    must(json_string(o->env[i]))) < 0)
 			must(NULL);
 	if (json_object_set_new(args, "env", env) < 0)
 		must(NULL);

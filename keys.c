@@ -117,8 +117,8 @@ parse_combo(const char *s, size_t len, json_t **keys, int *qemu8,
 		dash = memchr(p, '-', (size_t)(end - p));
 		n = dash ? (size_t)(dash - p) : (size_t)(end - p);
 		if (n == 0)
-			snprintf(err, errlen, "--keys: empty key name in '%.*s'",
-			    (int)len, s);
+			snprintf(err, errlen, "--keys: empty key name in "
+			    "'%.*s'", (int)len, s);
 		else if (!known_key(p, n, &new8))
 			snprintf(err, errlen, "--keys: unknown key '%.*s' (the "
 			    "names are QEMU's QKeyCode: see qmpctl(1))",
@@ -401,7 +401,8 @@ run_key_step(struct run *r, int type, const char *arg, int *first)
 		return QX_COMMAND;
 	}
 	json_array_foreach(combos, i, keys) {
-		if (!*first && (rc = key_pause(r, r->o->key_delay_ms)) != QX_OK) {
+		if (!*first &&
+		    (rc = key_pause(r, r->o->key_delay_ms)) != QX_OK) {
 			say("%s while typing: %zu of %zu %s sent",
 			    rc == QX_TIMEOUT ? "timed out" : "interrupted", i,
 			    json_array_size(combos), type ? "characters" :

@@ -182,8 +182,7 @@ usage(void)
 	    "       qmpctl [-s ADDR] [options] --hmp TEXT\n"
 	    "       qmpctl [-s ADDR] [options] --list-commands | --describe "
 	    "NAME [--json]\n"
-	    "       qmpctl --qga [-s ADDR] [options] --exec -- PROG [ARG...]\n"
-	    "       qmpctl --qga [-s ADDR] [options] --exec --detach -- PROG "
+	    "       qmpctl --qga [-s ADDR] [options] --exec [--detach] -- PROG "
 	    "[ARG...]\n"
 	    "       qmpctl --qga [-s ADDR] [options] --exec-status PID\n"
 	    "       qmpctl --qga [-s ADDR] [options] --get PATH | --put PATH\n"
@@ -342,6 +341,39 @@ print_and_exit(int c)
 	exit(finish_stdout(&r, QX_OK));
 }
 
+/*
+ * Takes one option of the screen, the keyboard or guest programs that
+ * run on into o.  Returns 0 when c is none of them.
+ */
+static int
+take_step_option(struct options *o, int c, char *arg)
+{
+	switch (c) {
+	case OPT_DETACH: o->detach = 1; break;
+	case OPT_EXEC_STATUS:
+		o->exec_status_pid = parse_long("--exec-status", arg, 1,
+		    LONG_MAX);
+		break;
+	case OPT_ENV: add_env(o, arg); break;
+	case OPT_MERGED: o->merged = 1; break;
+	case OPT_SCREENDUMP: add_step(o, STEP_SCREENDUMP, arg); break;
+	case OPT_SCREEN_DEVICE: o->screen_device = arg; break;
+	case OPT_SCREEN_HEAD:
+		o->screen_head = parse_long("--screen-head", arg, 0, INT_MAX);
+		break;
+	case OPT_KEYS: add_step(o, STEP_KEYS, arg); break;
+	case OPT_TYPE: add_step(o, STEP_TYPE, arg); break;
+	case OPT_HOLD: o->hold_ms = parse_long("--hold", arg, 0, 60000); break;
+	case OPT_KEY_DELAY:
+		o->key_delay_ms = parse_long("--key-delay", arg, 0, 60000);
+		o->key_delay_set = 1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
 /* Takes one option into o, or exits with a usage error. */
 static void
 take_option(struct options *o, int c, char *arg, const char *given)
@@ -390,25 +422,6 @@ take_option(struct options *o, int c, char *arg, const char *given)
 	case OPT_EXEC: o->exec = 1; break;
 	case OPT_GET: o->get_path = arg; break;
 	case OPT_PUT: o->put_path = arg; break;
-	case OPT_DETACH: o->detach = 1; break;
-	case OPT_EXEC_STATUS:
-		o->exec_status_pid = parse_long("--exec-status", arg, 1,
-		    LONG_MAX);
-		break;
-	case OPT_ENV: add_env(o, arg); break;
-	case OPT_MERGED: o->merged = 1; break;
-	case OPT_SCREENDUMP: add_step(o, STEP_SCREENDUMP, arg); break;
-	case OPT_SCREEN_DEVICE: o->screen_device = arg; break;
-	case OPT_SCREEN_HEAD:
-		o->screen_head = parse_long("--screen-head", arg, 0, INT_MAX);
-		break;
-	case OPT_KEYS: add_step(o, STEP_KEYS, arg); break;
-	case OPT_TYPE: add_step(o, STEP_TYPE, arg); break;
-	case OPT_HOLD: o->hold_ms = parse_long("--hold", arg, 0, 60000); break;
-	case OPT_KEY_DELAY:
-		o->key_delay_ms = parse_long("--key-delay", arg, 0, 60000);
-		o->key_delay_set = 1;
-		break;
 	case 'h':
 	case 'V':
 		print_and_exit(c);
@@ -417,7 +430,8 @@ take_option(struct options *o, int c, char *arg, const char *given)
 		usage_error("option %s needs a value", given);
 		break;
 	default:
-		usage_error("unknown option %s", given);
+		if (!take_step_option(o, c, arg))
+			usage_error("unknown option %s", given);
 	}
 }
 

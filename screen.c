@@ -316,7 +316,8 @@ write_stdout(struct run *r, const char *buf, size_t n)
 	while (n > 0) {
 		if (qmpctl_signal)
 			return stdout_failed(r, EINTR);
-		if (r->deadline != 0 && (left = r->deadline - qmp_now_ms()) <= 0) {
+		if (r->deadline != 0 &&
+		    (left = r->deadline - qmp_now_ms()) <= 0) {
 			say("stdout: timed out writing");
 			return QX_TIMEOUT;
 		}
