@@ -254,6 +254,26 @@ test_screendump_old_server() {
   assert_that "no file and no temporary file" dir_is "$T/pics7"
 }
 
+test_screendump_not_a_whole_png() {
+  # A server that says it wrote the picture but did not (the fake peer
+  # drops the descriptor): the check finds no PNG, and nothing is left.
+  start_fakepeer greet negotiate \
+    expect 'send {"return": {"fdset-id": 0, "fd": 25}}\r\n' \
+    expect 'send {"return": {}}\r\n' \
+    expect 'send {"return": {}}\r\n' wait_close </dev/null ||
+    { fail "fake peer did not start"; return 0; }
+  mkdir -p "$T/pics"
+  printf 'old\n' >"$T/pics/keep.png"
+  run_q -s "$PEER_SOCK" --screendump "$T/pics/keep.png"
+  assert_fails 9 "^qmpctl: --screendump: QEMU's picture is not a whole PNG \\(0 bytes\\): a full disk\\?  Nothing was written\$" \
+    "an empty picture"
+  fakepeer_done "empty picture"
+  assertEquals "what was sent" '["qmp_capabilities","add-fd","screendump","remove-fd"]' \
+    "$(jq -sc 'map(.execute)' "$PEER_RECV")"
+  assertEquals "the file as it was" old "$(cat "$T/pics/keep.png")"
+  assert_that "no temporary file" dir_is "$T/pics" keep.png
+}
+
 test_screendump_usage_errors_send_nothing() {
   start_trap || { fail "trap listener did not start"; return 0; }
   local s=$T/trap.sock
@@ -317,6 +337,32 @@ test_keys_and_text_trace() {
   assertEquals "--type x --keys shift-tab --type '~'" \
     "x 1|x 0|shift 1|tab 1|tab 0|shift 0|shift 1|grave_accent 1|grave_accent 0|shift 0|" \
     "$(trace_since "$T/keys.log" 22)"
+}
+
+test_typing_bounded_by_timeout() {
+  start_vga vm -trace 'input_event_key*' -D "$T/keys.log" ||
+    { fail "could not start QEMU"; return 0; }
+  local t0 ms
+  t0=${EPOCHREALTIME/./}
+  run_q -t 1 -s "$QEMU_SOCK" --key-delay 400 --type 'abcdefgh'
+  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  assert_fails 8 '^qmpctl: timed out while typing: [1-7] of 8 characters sent$' "--type past -t"
+  assertTrue "-t 1 must end the typing, took ${ms} ms" "[ $ms -ge 900 ] && [ $ms -lt 5000 ]"
+  # A signal ends it too, at once.
+  # Every key sent went down and up, before the next run starts.
+  local n0 pid
+  n0=$(( 2 * $(sed -n 's/.*typing: \([0-9]*\) of.*/\1/p' "$T/err") ))
+  assert_that "the keys sent before -t passed: $n0 events" \
+    wait_until 10 _trace_count "$T/keys.log" "$n0"
+  "$QMPCTL" -t 20 -s "$QEMU_SOCK" --key-delay 5000 --type 'ab' \
+    >"$T/out" 2>"$T/err" </dev/null &
+  pid=$!
+  track_pid "$pid"
+  assert_that "the first key must reach QEMU" wait_until 10 _trace_count "$T/keys.log" $(( n0 + 2 ))
+  kill -TERM "$pid"
+  assert_that "qmpctl must end on SIGTERM" wait_exit "$pid" 5
+  rc=$exit_status
+  assert_fails 143 '^qmpctl: interrupted while typing: 1 of 2 characters sent$' "--type and SIGTERM"
 }
 
 test_keys_refused_send_nothing() {
