@@ -98,7 +98,81 @@ _trace_count() { [[ $(trace_lines "$1" | wc -l) -ge $2 ]]; }
 # trace_since LOG SKIP: trace_lines joined with "|".
 trace_since() { trace_lines "$1" "$2" | tr '\n' '|'; }
 
+# png_peer CUT: a QMP server on $T/png.sock (python3) that takes the
+# descriptor add-fd passes, writes a 3x2 PNG into it cut to CUT bytes
+# (0: whole; -N: N bytes short; +N: N bytes of junk after it) and says
+# screendump succeeded.  Sets PNG_PEER; the whole PNG goes to $T/whole.png.
+png_peer() {
+  rm -f "$T/png.sock"
+  python3 - "$T/png.sock" "$T/whole.png" "$1" <<'PY' 2>"$T/png-peer.err" &
+import json, os, socket, struct, sys, zlib
+path, whole, cut = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data)))
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)) +
+       chunk(b"IDAT", zlib.compress(b"\0" + b"\xff" * 9 + b"\0" + b"\x00" * 9)) +
+       chunk(b"IEND", b""))
+open(whole, "wb").write(png)
+png = png[:cut] if cut < 0 else png + b"junk" * cut
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(1)
+c, _ = s.accept()
+buf, fds = "", []
+def next_msg():
+    global buf
+    while True:
+        try:
+            obj, end = json.JSONDecoder().raw_decode(buf.lstrip())
+            buf = buf.lstrip()[end:]
+            return obj
+        except ValueError:
+            data, f, _, _ = socket.recv_fds(c, 65536, 4)
+            if not data:
+                sys.exit(1)
+            buf += data.decode()
+            fds.extend(f)
+c.sendall(b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}\r\n')
+for want in ["qmp_capabilities", "add-fd", "screendump", "remove-fd"]:
+    m = next_msg()
+    if m.get("execute") != want:
+        sys.exit("expected %s, got %s" % (want, m))
+    ret = {"fdset-id": 0, "fd": 7} if want == "add-fd" else {}
+    if want == "screendump":
+        os.write(fds[0], png)
+    c.sendall(json.dumps({"return": ret}).encode() + b"\r\n")
+PY
+  PNG_PEER=$!
+  track_pid "$PNG_PEER"
+  wait_until 5 _sock_or_dead "$T/png.sock" "$PNG_PEER" && unix_listening "$T/png.sock"
+}
+
 # ---------------------------------------------------------------- pictures
+
+test_screendump_png_check() {
+  # Written by another process into the passed descriptor: a whole PNG is
+  # taken as it is, one cut short or with bytes after IEND is refused.
+  mkdir -p "$T/pics"
+  assert_that "the python peer must start" png_peer 0 || return 0
+  run_q -s "$T/png.sock" --screendump "$T/pics/whole.png"
+  assert_ok "a whole PNG"
+  assertEquals "a whole PNG: the size" '{"width":3,"height":2,"bytes":'"$(stat -c %s "$T/whole.png")"'}' \
+    "$(cat "$T/out")"
+  assert_that "a whole PNG: the same bytes" cmp -s "$T/whole.png" "$T/pics/whole.png"
+  assert_that "the peer saw the four commands; $(cat "$T/png-peer.err")" wait_exit "$PNG_PEER" 5
+  assertEquals "the peer's status; $(cat "$T/png-peer.err")" 0 "$exit_status"
+  local cut
+  for cut in -12 -1 1; do
+    assert_that "the python peer must start" png_peer "$cut" || return 0
+    run_q -s "$T/png.sock" --screendump "$T/pics/cut.png"
+    assert_fails 9 "^qmpctl: --screendump: QEMU's picture is not a whole PNG \\([0-9]+ bytes\\)" \
+      "a PNG cut at $cut"
+    assert_that "a PNG cut at $cut: nothing left" dir_is "$T/pics" whole.png
+    assert_that "the peer got remove-fd; $(cat "$T/png-peer.err")" wait_exit "$PNG_PEER" 5
+  done
+}
+
 
 test_screendump_file() {
   start_vga vm || { fail "could not start QEMU"; return 0; }
