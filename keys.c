@@ -379,6 +379,28 @@ server_has_qemu8_keys(struct run *r)
 }
 
 /*
+ * Checks, before any step runs, that the server knows every key name
+ * the steps use.  Returns QX_OK, or after a message QX_COMMAND.
+ */
+int
+check_server_keys(struct run *r)
+{
+	const struct options *o = r->o;
+	char err[256];
+	size_t i;
+	int qemu8 = 0;
+
+	for (i = 0; i < o->nsteps; i++)
+		if (o->steps[i].kind == STEP_KEYS)
+			parse_key_step(0, o->steps[i].arg, NULL, &qemu8, err,
+			    sizeof(err));
+	if (!qemu8 || server_has_qemu8_keys(r))
+		return QX_OK;
+	say("--keys: f13 to f24 need QEMU 8.0 or later: nothing was sent");
+	return QX_COMMAND;
+}
+
+/*
  * Runs a --keys (type 0) or --type (type 1) step: one send-key per
  * combo, --key-delay apart.  *first says no key went out yet in this
  * run (the delay goes between steps too).  Returns QX_OK, or after a
@@ -390,16 +412,10 @@ run_key_step(struct run *r, int type, const char *arg, int *first)
 	char err[256];
 	json_t *combos, *keys;
 	size_t i;
-	int rc = QX_OK, qemu8 = 0;
+	int rc = QX_OK;
 
-	if (parse_key_step(type, arg, &combos, &qemu8, err, sizeof(err)) < 0)
+	if (parse_key_step(type, arg, &combos, NULL, err, sizeof(err)) < 0)
 		return usage_failure("%s", err);
-	if (qemu8 && !server_has_qemu8_keys(r)) {
-		json_decref(combos);
-		say("--keys: f13 to f24 need QEMU 8.0 or later: nothing was "
-		    "sent");
-		return QX_COMMAND;
-	}
 	json_array_foreach(combos, i, keys) {
 		if (!*first &&
 		    (rc = key_pause(r, r->o->key_delay_ms)) != QX_OK) {

@@ -245,6 +245,7 @@ int run_steps(struct run *);
 /* keys.c */
 int parse_key_step(int type, const char *arg, json_t **combos, int *qemu8,
     char *err, size_t errlen);
+int check_server_keys(struct run *);
 int run_key_step(struct run *, int type, const char *arg, int *first);
 
 #endif

@@ -426,8 +426,9 @@ run_steps(struct run *r)
 {
 	const struct options *o = r->o;
 	size_t i;
-	int rc = QX_OK, first = 1;
+	int rc, first = 1;
 
+	rc = check_server_keys(r);
 	for (i = 0; i < o->nsteps && rc == QX_OK; i++) {
 		if (o->steps[i].kind == STEP_SCREENDUMP)
 			rc = screendump(r, o->steps[i].arg);

@@ -457,7 +457,7 @@ test_keys_refused_send_nothing() {
   run_q -s "$QEMU_SOCK" --hold 10 -c query-status
   assert_fails 2 "go with --keys or --type" "--hold alone"
   # f13 came with QEMU 8.0: this 7.2 is told apart, before any key.
-  run_q -s "$QEMU_SOCK" --keys ret,f13
+  run_q -s "$QEMU_SOCK" --type ab --keys ret,f13
   assert_fails 1 "^qmpctl: --keys: f13 to f24 need QEMU 8.0 or later: nothing was sent$" "f13 on 7.2"
   # The trace proves nothing was sent: a key now is the first event.
   run_q -s "$QEMU_SOCK" --keys esc
