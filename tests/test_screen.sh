@@ -153,22 +153,22 @@ PY
 test_screendump_png_check() {
   # Written by another process into the passed descriptor: a whole PNG is
   # taken as it is, one cut short or with bytes after IEND is refused.
-  mkdir -p "$T/pics"
+  mkdir -p "$T/pics-screendump_png_check"
   assert_that "the python peer must start" png_peer 0 || return 0
-  run_q -s "$T/png.sock" --screendump "$T/pics/whole.png"
+  run_q -s "$T/png.sock" --screendump "$T/pics-screendump_png_check/whole.png"
   assert_ok "a whole PNG"
   assertEquals "a whole PNG: the size" '{"width":3,"height":2,"bytes":'"$(stat -c %s "$T/whole.png")"'}' \
     "$(cat "$T/out")"
-  assert_that "a whole PNG: the same bytes" cmp -s "$T/whole.png" "$T/pics/whole.png"
+  assert_that "a whole PNG: the same bytes" cmp -s "$T/whole.png" "$T/pics-screendump_png_check/whole.png"
   assert_that "the peer saw the four commands; $(cat "$T/png-peer.err")" wait_exit "$PNG_PEER" 5
   assertEquals "the peer's status; $(cat "$T/png-peer.err")" 0 "$exit_status"
   local cut
   for cut in -12 -1 1; do
     assert_that "the python peer must start" png_peer "$cut" || return 0
-    run_q -s "$T/png.sock" --screendump "$T/pics/cut.png"
+    run_q -s "$T/png.sock" --screendump "$T/pics-screendump_png_check/cut.png"
     assert_fails 9 "^qmpctl: --screendump: QEMU's picture is not a whole PNG \\([0-9]+ bytes\\)" \
       "a PNG cut at $cut"
-    assert_that "a PNG cut at $cut: nothing left" dir_is "$T/pics" whole.png
+    assert_that "a PNG cut at $cut: nothing left" dir_is "$T/pics-screendump_png_check" whole.png
     assert_that "the peer got remove-fd; $(cat "$T/png-peer.err")" wait_exit "$PNG_PEER" 5
   done
 }
@@ -336,16 +336,16 @@ test_screendump_not_a_whole_png() {
     expect 'send {"return": {}}\r\n' \
     expect 'send {"return": {}}\r\n' wait_close </dev/null ||
     { fail "fake peer did not start"; return 0; }
-  mkdir -p "$T/pics"
-  printf 'old\n' >"$T/pics/keep.png"
-  run_q -s "$PEER_SOCK" --screendump "$T/pics/keep.png"
+  mkdir -p "$T/pics-screendump_not_a_whole_png"
+  printf 'old\n' >"$T/pics-screendump_not_a_whole_png/keep.png"
+  run_q -s "$PEER_SOCK" --screendump "$T/pics-screendump_not_a_whole_png/keep.png"
   assert_fails 9 "^qmpctl: --screendump: QEMU's picture is not a whole PNG \\(0 bytes\\): a full disk\\?  Nothing was written\$" \
     "an empty picture"
   fakepeer_done "empty picture"
   assertEquals "what was sent" '["qmp_capabilities","add-fd","screendump","remove-fd"]' \
     "$(jq -sc 'map(.execute)' "$PEER_RECV")"
-  assertEquals "the file as it was" old "$(cat "$T/pics/keep.png")"
-  assert_that "no temporary file" dir_is "$T/pics" keep.png
+  assertEquals "the file as it was" old "$(cat "$T/pics-screendump_not_a_whole_png/keep.png")"
+  assert_that "no temporary file" dir_is "$T/pics-screendump_not_a_whole_png" keep.png
 }
 
 test_screendump_usage_errors_send_nothing() {
