@@ -28,6 +28,18 @@ oneTimeSetUp() {
   fi
 }
 
+# tearDown: the programs the agent still runs (a test that failed before
+# they ended) are stopped by pid first, then everything else.
+tearDown() {
+  local p
+  if [[ -n ${XA_PID:-} ]] && pid_alive "$XA_PID"; then
+    for p in $(ps -o pid= --ppid "$XA_PID"); do
+      track_pid "$p"
+    done
+  fi
+  stop_all
+}
+
 # xa: start the qemu-ga of start_exec_agent, or fail the test.
 xa() {
   start_exec_agent && return 0
@@ -45,9 +57,12 @@ xa_script() {
 }
 
 # detach ARGS...: --exec --detach -- ARGS; sets PID from {"pid": N}.
+# The agent runs on this machine: the program is this machine's process
+# PID, tracked so that tearDown stops it if the test ends before it does.
 detach() {
   xq -n --exec --detach -- "$@"
   PID=$(jq -r 'if (.pid | type) == "number" then .pid else empty end' "$T/out" 2>/dev/null)
+  [[ -z $PID ]] || track_pid "$PID"
 }
 
 test_detach_then_status() {
@@ -110,6 +125,7 @@ test_env() {
   xq -n --env GREETING=hello --exec --detach -- /bin/sh -c 'echo "$GREETING"'
   assert_ok "--env --detach"
   PID=$(jq .pid "$T/out")
+  track_pid "$PID"
   xq --exec-status "$PID"
   assert_rc 0 "--exec-status of the --env program"
   assertEquals "--env reached the detached program" hello "$(cat "$T/out")"
