@@ -43,7 +43,8 @@ SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
 # The protocol library, then the command line.
 LIB_SRCS = qmp_addr.c qmp_framer.c qmp_transport.c qmp_core.c qmp_json.c
 SRCS = qmpctl.c input.c output.c events.c introspect.c jobs.c progress.c \
-       until.c trace.c agent.c base64.c cli_io.c $(LIB_SRCS)
+       until.c trace.c screen.c keys.c guestexec.c agent.c base64.c \
+       cli_io.c $(LIB_SRCS)
 HDRS = qmpctl.h qmp_core.h qmp_framer.h qmp_conn.h qmp_json.h base64.h \
        cli_io.h
 

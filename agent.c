@@ -142,6 +142,7 @@ exec_args(struct run *r, json_t **args)
 			must(NULL);
 	*args = must(json_pack("{s:s, s:o, s:b}", "path", o->operands[0],
 	    "arg", argv, "capture-output", 1));
+	exec_extra_args(o, *args);
 	if (o->no_stdin || isatty(STDIN_FILENO))
 		return QX_OK;
 	if ((rc = read_input(r, STDIN_FILENO, "stdin", &in, &len)) != QX_OK) {
@@ -178,7 +179,7 @@ still_running(json_int_t pid, int rc)
  * with *status the last return value (new), or after a message the
  * failure's status.
  */
-static int
+int
 await_exit(struct run *r, json_int_t pid, json_t **status)
 {
 	enum qmp_status st;
@@ -247,7 +248,7 @@ take_exit_status(struct run *r, json_t *status)
  * stderr, byte for byte, and says when the agent cut it.  Returns QX_OK
  * with r->exec_status set, or after a message the failure's status.
  */
-static int
+int
 exec_output(struct run *r, json_t *status)
 {
 	size_t nout = 0, nerr = 0;
@@ -275,7 +276,7 @@ exec_output(struct run *r, json_t *status)
 
 /*
  * Runs guest-exec with args (stolen), waits for the program to end, and
- * copies its output.  Returns QX_OK with r->exec_status set, or after a
+ * copies its output; with --detach, prints its pid instead.  Returns QX_OK with r->exec_status set, or after a
  * message qmpctl's own failure status.
  */
 int
@@ -285,13 +286,10 @@ agent_exec(struct run *r, json_t *args)
 	json_int_t pid;
 	int rc;
 
-	if ((rc = agent_call(r, "guest-exec", args, &ret)) != QX_OK)
+	if ((rc = start_program(r, args, &pid)) != QX_OK)
 		return rc;
-	if (int_member(ret, "pid", "guest-exec", &pid) < 0) {
-		json_decref(ret);
-		return QX_PROTO;
-	}
-	json_decref(ret);
+	if (r->o->detach)
+		return detached(r, pid);
 	if ((rc = await_exit(r, pid, &ret)) != QX_OK)
 		return rc;
 	rc = exec_output(r, ret);
@@ -300,13 +298,15 @@ agent_exec(struct run *r, json_t *args)
 }
 
 /*
- * Returns the exit status of an --exec run that ended with rc: the
- * program's when rc is QX_OK, else 255 (usage errors exit with 2 before
- * this).
+ * Returns the exit status of an --exec or --exec-status run that ended
+ * with rc: the program's when rc is QX_OK, else 255 (usage errors exit
+ * with 2 before this); with --detach, rc itself.
  */
 int
 exec_exit_status(const struct run *r, int rc)
 {
+	if (r->o->detach)
+		return rc;	/* no program's status: qmpctl's own */
 	return rc == QX_OK ? r->exec_status : QX_EXEC_OWN;
 }
 

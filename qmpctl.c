@@ -46,7 +46,13 @@ enum {
 	OPT_JSON, OPT_WAIT_JOB, OPT_WAIT_MIGRATION, OPT_READY_FD, OPT_TRACE,
 	OPT_EXEC, OPT_GET, OPT_PUT, OPT_CANCEL, OPT_CANCEL_GRACE, OPT_DISMISS,
 	OPT_FINALIZE, OPT_PROGRESS, OPT_INTERVAL, OPT_STALL, OPT_UNTIL,
+	OPT_SCREENDUMP, OPT_SCREEN_DEVICE, OPT_SCREEN_HEAD, OPT_KEYS, OPT_HOLD,
+	OPT_TYPE, OPT_KEY_DELAY, OPT_DETACH, OPT_EXEC_STATUS, OPT_ENV,
+	OPT_MERGED,
 };
+
+/* --key-delay's default: ten keys a second, which firmware keeps up with. */
+#define KEY_DELAY_MS	100
 
 /*
  * Every option, in the order --help shows them.  An entry without a name
@@ -95,6 +101,30 @@ static const struct option_def {
 	{ "get", OPT_GET, "PATH", "copy the guest file PATH to stdout" },
 	{ "put", OPT_PUT, "PATH", "copy stdin to the guest file PATH "
 	    "(replacing it);\nprint {\"bytes\":N}" },
+	{ "detach", OPT_DETACH, NULL, "with --exec, start the program, print "
+	    "{\"pid\":N}\nand exit 0 without waiting for it" },
+	{ "exec-status", OPT_EXEC_STATUS, "PID", "wait (within -t) for the "
+	    "program PID started\nwith --detach, then end as --exec would" },
+	{ "env", OPT_ENV, "NAME=VALUE", "with --exec, the program's "
+	    "environment\n(repeatable; the agent passes only these)" },
+	{ "merged", OPT_MERGED, NULL, "with --exec, one stream of stdout and "
+	    "stderr in\ntheir order, on stdout (qemu-ga 8.1 and later)" },
+	{ NULL, 0, NULL, "Screen and keyboard (in the order given):" },
+	{ "screendump", OPT_SCREENDUMP, "FILE", "write a PNG of the display "
+	    "to FILE (- for\nstdout), whole or not at all; print\n"
+	    "{\"width\":W,\"height\":H,\"bytes\":N} for a file" },
+	{ "screen-device", OPT_SCREEN_DEVICE, "ID", "with --screendump, the "
+	    "display device ID" },
+	{ "screen-head", OPT_SCREEN_HEAD, "N", "with --screen-device, its "
+	    "head N" },
+	{ "keys", OPT_KEYS, "COMBOS", "press each comma-separated combo of "
+	    "QEMU key\nnames joined by -, as in ctrl-alt-delete,ret" },
+	{ "type", OPT_TYPE, "TEXT", "type TEXT on a US keyboard (\\n: ret, "
+	    "\\t: tab,\n\\\\: a backslash)" },
+	{ "hold", OPT_HOLD, "MS", "hold each combo down MS milliseconds "
+	    "(send-key's\nhold-time; default: QEMU's)" },
+	{ "key-delay", OPT_KEY_DELAY, "MS", "pause MS milliseconds between "
+	    "combos and\ncharacters (default 100)" },
 	{ NULL, 0, NULL, "What the server offers:" },
 	{ "list-commands", OPT_LIST_COMMANDS, NULL, "print the names of the "
 	    "commands it accepts" },
@@ -175,8 +205,12 @@ usage(void)
 	    "       qmpctl [-s ADDR] [options] --hmp TEXT\n"
 	    "       qmpctl [-s ADDR] [options] --list-commands | --describe "
 	    "NAME [--json]\n"
-	    "       qmpctl --qga [-s ADDR] [options] --exec -- PROG [ARG...]\n"
+	    "       qmpctl --qga [-s ADDR] [options] --exec [--detach] -- PROG "
+	    "[ARG...]\n"
+	    "       qmpctl --qga [-s ADDR] [options] --exec-status PID\n"
 	    "       qmpctl --qga [-s ADDR] [options] --get PATH | --put PATH\n"
+	    "       qmpctl [-s ADDR] [options] --screendump FILE | --keys COMBOS "
+	    "| --type TEXT ...\n"
 	    "\n"
 	    "Run QEMU Monitor Protocol commands and print their results as "
 	    "JSON.\n", stdout);
@@ -387,6 +421,39 @@ take_wait_option(struct options *o, int c, char *arg)
 	}
 }
 
+/*
+ * Takes one option of the screen, the keyboard or guest programs that
+ * run on into o.  Returns 0 when c is none of them.
+ */
+static int
+take_step_option(struct options *o, int c, char *arg)
+{
+	switch (c) {
+	case OPT_DETACH: o->detach = 1; break;
+	case OPT_EXEC_STATUS:
+		o->exec_status_pid = parse_long("--exec-status", arg, 1,
+		    LONG_MAX);
+		break;
+	case OPT_ENV: add_env(o, arg); break;
+	case OPT_MERGED: o->merged = 1; break;
+	case OPT_SCREENDUMP: add_step(o, STEP_SCREENDUMP, arg); break;
+	case OPT_SCREEN_DEVICE: o->screen_device = arg; break;
+	case OPT_SCREEN_HEAD:
+		o->screen_head = parse_long("--screen-head", arg, 0, INT_MAX);
+		break;
+	case OPT_KEYS: add_step(o, STEP_KEYS, arg); break;
+	case OPT_TYPE: add_step(o, STEP_TYPE, arg); break;
+	case OPT_HOLD: o->hold_ms = parse_long("--hold", arg, 0, 60000); break;
+	case OPT_KEY_DELAY:
+		o->key_delay_ms = parse_long("--key-delay", arg, 0, 60000);
+		o->key_delay_set = 1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
 /* Takes one option into o, or exits with a usage error. */
 static void
 take_option(struct options *o, int c, char *arg, const char *given)
@@ -443,9 +510,10 @@ take_option(struct options *o, int c, char *arg, const char *given)
 		usage_error("option %s needs a value", given);
 		break;
 	default:
-		if (c < OPT_CANCEL || c > OPT_UNTIL)
+		if (c >= OPT_CANCEL && c <= OPT_UNTIL)
+			take_wait_option(o, c, arg);
+		else if (!take_step_option(o, c, arg))
 			usage_error("unknown option %s", given);
-		take_wait_option(o, c, arg);
 	}
 }
 
@@ -471,6 +539,8 @@ parse_options(struct options *o, int argc, char **argv)
 	o->count = 1;
 	o->ready_fd = -1;
 	o->cancel_grace = 5;
+	o->screen_head = o->hold_ms = o->exec_status_pid = -1;
+	o->key_delay_ms = KEY_DELAY_MS;
 	getopt_tables(longopts, shortopts);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -644,7 +714,8 @@ check_put_stdin(const struct options *o, unsigned closed)
 static int
 agent_modes(const struct options *o)
 {
-	return !!o->exec + (o->get_path != NULL) + (o->put_path != NULL);
+	return !!o->exec + (o->get_path != NULL) + (o->put_path != NULL) +
+	    (o->exec_status_pid >= 0);
 }
 
 /* The rules of --exec, --get and --put; exits with a usage error. */
@@ -654,19 +725,23 @@ check_agent_options(const struct options *o)
 	const char *path = o->get_path ? o->get_path : o->put_path;
 	int i;
 
+	check_exec_options(o);
 	if (agent_modes(o) == 0)
 		return;
 	if (agent_modes(o) > 1)
-		usage_error("--exec, --get and --put exclude each other");
+		usage_error("--exec, --exec-status, --get and --put exclude "
+		    "each other");
 	if (!o->qga)
-		usage_error("--exec, --get and --put need --qga");
+		usage_error("--exec, --exec-status, --get and --put need "
+		    "--qga");
 	if (o->command != NULL || o->args != NULL || o->nalts > 0 ||
 	    o->list_commands || o->describe != NULL || o->keep_going ||
 	    o->npass_fds > 0 || o->events_log != NULL)
 		usage_error("--exec, --get and --put exclude -c, -a, -k, "
 		    "--wait-event, --fail-event, --events, --list-commands, "
 		    "--describe and --pass-fd");
-	if (o->full || o->raw || (o->pretty && o->put_path == NULL))
+	if (o->full || o->raw || (o->pretty && o->put_path == NULL &&
+	    !o->detach))
 		usage_error("--exec and --get print the data as it is: they "
 		    "exclude -p, -f and -r (--put takes -p)");
 	if (path != NULL && (*path == '\0' || !valid_utf8(path,
@@ -748,6 +823,7 @@ check_options(struct options *o, struct qmp_addr *addr, unsigned closed)
 	check_event_options(o);
 	check_wait_options(o);
 	check_agent_options(o);
+	check_steps(o, addr);
 	if (o->npass_fds > 0 && addr->kind != QMP_ADDR_UNIX &&
 	    addr->kind != QMP_ADDR_FD)
 		usage_error("--pass-fd works on unix sockets only");
@@ -840,7 +916,8 @@ static int
 commands_from_stdin(const struct options *o)
 {
 	if (o->command != NULL || o->hmp != NULL || o->list_commands ||
-	    o->describe != NULL || o->no_stdin || agent_modes(o) > 0)
+	    o->describe != NULL || o->no_stdin || agent_modes(o) > 0 ||
+	    o->nsteps > 0)
 		return 0;
 	/* With something else to do, a terminal holds no batch. */
 	if (waits(o) || o->greeting)
@@ -1052,6 +1129,10 @@ act_on_options(struct run *r, json_t *cmd)
 		rc = agent_get(r, o->get_path);
 	else if (o->put_path != NULL)
 		rc = agent_put(r, o->put_path);
+	else if (o->exec_status_pid >= 0)
+		rc = agent_exec_status(r, (json_int_t)o->exec_status_pid);
+	else if (o->nsteps > 0)
+		rc = run_steps(r);
 	else if (o->list_commands)
 		rc = list_commands(r);
 	else if (o->describe != NULL)
@@ -1117,7 +1198,8 @@ main(int argc, char **argv)
 		r.deadline = qmp_now_ms() + to_ms(o.timeout);
 	if (closed & 1u << STDOUT_FILENO) {
 		say("stdout: %s", strerror(EBADF));
-		return o.exec ? QX_EXEC_OWN : QX_LOCAL;
+		return (o.exec && !o.detach) || o.exec_status_pid >= 0 ?
+		    QX_EXEC_OWN : QX_LOCAL;
 	}
 	r.trace_fd = -1;
 	setup_stdout(&r);
@@ -1141,9 +1223,11 @@ main(int argc, char **argv)
 	else
 		json_decref(cmd);
 	rc = end_run(&r, rc);
-	if (o.exec)
+	if (o.exec || o.exec_status_pid >= 0)
 		rc = exec_exit_status(&r, rc);
 	free_alts(&o);
 	free_untils(&o);
+	free(o.steps);
+	free(o.env);
 	return rc;
 }

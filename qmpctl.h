@@ -15,6 +15,9 @@
  *   until.c       --until: a command run again until its return passes
  *   trace.c       --trace: what went over the wire
  *   agent.c       --exec, --get and --put: programs and files in the guest
+ *   guestexec.c   --exec's --detach, --env and --merged, and --exec-status
+ *   screen.c      --screendump, and the steps run in the order given
+ *   keys.c        --keys and --type: send-key
  *   base64.c      base64 for the agent's data (base64.h)
  *   cli_io.c      waits, reads and writes within -t and until a signal
  *                 (cli_io.h)
@@ -72,6 +75,13 @@ struct alt {
 
 enum event_kind { EVENT_OTHER, EVENT_WANTED, EVENT_FAIL };
 
+/* One --screendump, --keys or --type, run in the order given. */
+enum step_kind { STEP_SCREENDUMP, STEP_KEYS, STEP_TYPE };
+struct step {
+	enum step_kind kind;
+	const char *arg;	/* FILE, COMBO[,COMBO...] or TEXT */
+};
+
 /* What the command line asked for; filled by qmpctl.c, then read only. */
 struct options {
 	const char *addr;	/* -s, $QMP_SOCKET, or --listen's */
@@ -122,6 +132,20 @@ struct options {
 	size_t nuntils;
 	const char *trace;	/* --trace FILE or $QMPCTL_TRACE */
 	int trace_append;	/* it came from $QMPCTL_TRACE: append to it */
+	/* the screen and the keyboard (screen.c, keys.c) */
+	struct step *steps;	/* --screendump, --keys, --type, in order */
+	size_t nsteps;
+	const char *screen_device; /* --screen-device, or NULL */
+	long screen_head;	/* --screen-head, or -1 */
+	long hold_ms;		/* --hold, or -1: QEMU's default */
+	long key_delay_ms;	/* --key-delay */
+	int key_delay_set;
+	/* guest programs that run on (guestexec.c) */
+	int detach;		/* --detach */
+	long long exec_status_pid; /* --exec-status, or -1 */
+	const char **env;	/* --env NAME=VALUE, in order */
+	size_t nenv;
+	int merged;		/* --merged */
 };
 
 /*
@@ -284,5 +308,27 @@ int agent_exec(struct run *, json_t *args);
 int exec_exit_status(const struct run *, int rc);
 int agent_get(struct run *, const char *path);
 int agent_put(struct run *, const char *path);
+int await_exit(struct run *, json_int_t pid, json_t **status);
+int exec_output(struct run *, json_t *status);
+
+/* guestexec.c */
+void add_env(struct options *, const char *arg);
+void check_exec_options(const struct options *);
+void exec_extra_args(const struct options *, json_t *args);
+int start_program(struct run *, json_t *args, json_int_t *pid);
+int detached(struct run *, json_int_t pid);
+int agent_exec_status(struct run *, json_int_t pid);
+
+/* screen.c */
+void add_step(struct options *, int kind, const char *arg);
+void check_steps(const struct options *, const struct qmp_addr *addr);
+int screendump(struct run *, const char *path);
+int run_steps(struct run *);
+
+/* keys.c */
+int parse_key_step(int type, const char *arg, json_t **combos, int *qemu8,
+    char *err, size_t errlen);
+int check_server_keys(struct run *);
+int run_key_step(struct run *, int type, const char *arg, int *first);
 
 #endif

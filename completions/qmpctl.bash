@@ -8,15 +8,34 @@
 _qmpctl_flags='
 	-p --pretty -f --full -r --raw -k --keep-going -n --no-stdin --qga --oob
 	--greeting --list-commands --json --wait-migration --exec -h --help -V
-	--version --cancel --dismiss --finalize'
+	--version --cancel --dismiss --finalize --detach --merged'
 _qmpctl_with_arg='
 	-s --socket -c --command -a --args -t --timeout --wait --max-size
 	--wait-event --fail-event --match --count --events --listen --pass-fd
 	--hmp --describe --trace --wait-job --ready-fd --get --put
-	--cancel-grace --progress --interval --stall --until'
+	--cancel-grace --progress --interval --stall --until --exec-status
+	--env --screendump --screen-device --screen-head --keys --type --hold
+	--key-delay'
 
 # _qmpctl_word WORD: WORD as typed on the line, without its quotes or
 # backslashes, and with a leading ~/ expanded.
+# The key names of --keys: QEMU's QKeyCode.
+_qmpctl_keys='
+	unmapped shift shift_r alt alt_r ctrl ctrl_r menu esc 1 2 3 4 5 6 7 8 9
+	0 minus equal backspace tab q w e r t y u i o p bracket_left
+	bracket_right ret a s d f g h j k l semicolon apostrophe grave_accent
+	backslash z x c v b n m comma dot slash asterisk spc caps_lock f1 f2 f3
+	f4 f5 f6 f7 f8 f9 f10 num_lock scroll_lock kp_divide kp_multiply
+	kp_subtract kp_add kp_enter kp_decimal sysrq kp_0 kp_1 kp_2 kp_3 kp_4
+	kp_5 kp_6 kp_7 kp_8 kp_9 less f11 f12 print home pgup pgdn end left up
+	down right insert delete stop again props undo front copy open paste
+	find cut lf help meta_l meta_r compose pause ro hiragana henkan yen
+	muhenkan katakanahiragana kp_comma kp_equals power sleep wake audionext
+	audioprev audiostop audioplay audiomute volumeup volumedown mediaselect
+	mail calculator computer ac_home ac_back ac_forward ac_refresh
+	ac_bookmarks lang1 lang2 f13 f14 f15 f16 f17 f18 f19 f20 f21 f22 f23
+	f24'
+
 _qmpctl_word()
 {
 	local w=$1
@@ -80,7 +99,7 @@ _qmpctl()
 	fi
 
 	case $prev in
-	-s|--socket|--listen|--events|--trace)
+	-s|--socket|--listen|--events|--trace|--screendump)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
@@ -98,6 +117,12 @@ _qmpctl()
 		_qmpctl_has --qga && qga=--qga
 		names=$(qmpctl -s "$addr" $qga -t 2 --list-commands 2>/dev/null)
 		COMPREPLY=($(compgen -W "$names" -- "$cur"))
+		return ;;
+	--keys)
+		# The key name after the last - or , of the combos.
+		local head=${cur%"${cur##*[-,]}"}
+		COMPREPLY=($(compgen -P "$head" -W "$_qmpctl_keys" \
+		    -- "${cur##*[-,]}"))
 		return ;;
 	--wait-job)
 		# ID from the server's query-jobs; after ID:, a job status.

@@ -49,6 +49,17 @@ complete -c qmpctl -l until -x -d 'run -c again until its return passes TEST'
 complete -c qmpctl -l exec -d 'with --qga, run the program after -- in the guest'
 complete -c qmpctl -l get -x -d 'with --qga, copy a guest file to stdout'
 complete -c qmpctl -l put -x -d 'with --qga, copy stdin to a guest file'
+complete -c qmpctl -l detach -d 'with --exec, start the program and print its pid'
+complete -c qmpctl -l exec-status -x -d 'with --qga, wait for a detached program, end as --exec'
+complete -c qmpctl -l env -x -d 'with --exec, an environment variable of the program (NAME=VALUE)'
+complete -c qmpctl -l merged -d 'with --exec, stdout and stderr as one stream (qemu-ga 8.1+)'
+complete -c qmpctl -l screendump -r -F -d 'write a PNG of the display to FILE (- for stdout)'
+complete -c qmpctl -l screen-device -x -d 'with --screendump, the display device'
+complete -c qmpctl -l screen-head -x -d 'with --screen-device, its head'
+complete -c qmpctl -l keys -x -a '(__qmpctl_keys)' -d 'press key combos, as in ctrl-alt-delete,ret'
+complete -c qmpctl -l type -x -d 'type TEXT on a US keyboard'
+complete -c qmpctl -l hold -x -d 'hold each combo down MS milliseconds'
+complete -c qmpctl -l key-delay -x -d 'pause MS milliseconds between keys (default 100)'
 complete -c qmpctl -s h -l help -d 'print the usage and exit'
 complete -c qmpctl -s V -l version -d 'print the version and exit'
 
@@ -91,4 +102,28 @@ function __qmpctl_args
     string match -q -- '@*' $tok; or return
     printf '%s\t%s\n' @- 'standard input'
     __fish_complete_path (string sub -s 2 -- $tok) | string replace -r -- '^' @
+end
+
+# __qmpctl_keys: QEMU's key names (QKeyCode), after the last - or , of the
+# combos typed so far.
+function __qmpctl_keys
+    set -l head (string match -r -- '^.*[-,]' (commandline -ct))
+    for k in \
+        unmapped shift shift_r alt alt_r ctrl ctrl_r menu esc 1 2 3 4 5 \
+        6 7 8 9 0 minus equal backspace tab q w e r t y u i o p \
+        bracket_left bracket_right ret a s d f g h j k l semicolon \
+        apostrophe grave_accent backslash z x c v b n m comma dot slash \
+        asterisk spc caps_lock f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 num_lock \
+        scroll_lock kp_divide kp_multiply kp_subtract kp_add kp_enter \
+        kp_decimal sysrq kp_0 kp_1 kp_2 kp_3 kp_4 kp_5 kp_6 kp_7 kp_8 \
+        kp_9 less f11 f12 print home pgup pgdn end left up down right \
+        insert delete stop again props undo front copy open paste find \
+        cut lf help meta_l meta_r compose pause ro hiragana henkan yen \
+        muhenkan katakanahiragana kp_comma kp_equals power sleep wake \
+        audionext audioprev audiostop audioplay audiomute volumeup \
+        volumedown mediaselect mail calculator computer ac_home ac_back \
+        ac_forward ac_refresh ac_bookmarks lang1 lang2 f13 f14 f15 f16 \
+        f17 f18 f19 f20 f21 f22 f23 f24
+        printf '%s%s\n' "$head" $k
+    end
 end

@@ -241,6 +241,23 @@ test_socket_arguments() {
   fi
 }
 
+test_key_names() {
+  # --keys completes QEMU's key names after the last - or , typed.
+  bash_complete "$BASH_COMP" qmpctl --keys ret,ctrl-al
+  assertEquals "bash: --keys ret,ctrl-al; $(ctx)" "ret,ctrl-alt|ret,ctrl-alt_r|" "$(lines_of "$T/out")"
+  bash_complete "$BASH_COMP" qmpctl --keys f2
+  assertEquals "bash: --keys f2; $(ctx)" "f2|f20|f21|f22|f23|f24|" "$(lines_of "$T/out")"
+  if have zsh; then
+    zsh_complete "$PWD/completions" 'qmpctl --keys ret,ctrl-al'
+    assertEquals "zsh: --keys ret,ctrl-al; $(ctx)" "alt|alt_r|" "$(lines_of "$T/out")"
+  fi
+  endSkipping
+  if have fish; then
+    fish_complete "$FISH_COMP" 'qmpctl --keys ret,ctrl-al'
+    assertEquals "fish: --keys ret,ctrl-al; $(ctx)" "ret,ctrl-alt|ret,ctrl-alt_r|" "$(lines_of "$T/out")"
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 
 test_zsh_commands_from_server() {

@@ -79,7 +79,7 @@ test_at_least_four_recipes() {
     "[ $n -ge 4 ]"
   assertEquals "recipe names must be unique" "" "$(sort "$T/recipes/names" | uniq -d)"
   local name
-  for name in qemu-version block-job backup-fails mirror job-timeout migration-fails shutdown guest-file guest-wait guest-test many-vms; do
+  for name in qemu-version block-job backup-fails mirror job-timeout migration-fails shutdown boot-test guest-file guest-wait guest-test many-vms; do
     assert_that "recipe $name must be in RECIPES.md" grep -qx -- "$name" "$T/recipes/names"
   done
   # Every recipe follows the house rules: set -eu, -t on each qmpctl call,
@@ -159,6 +159,26 @@ test_recipe_shutdown() {
   assertEquals "shutdown: stdout; $(ctx)" \
     "$(printf 'SHUTDOWN: host-qmp-quit\nQEMU exited with status 0')" "$(cat "$T/out")"
   assert_no_stderr shutdown
+}
+
+# ---------------------------------------------------------------- screen
+
+# _is_png FILE: FILE is a whole PNG (signature first, IEND last).
+_is_png() {
+  [[ $(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n') == 89504e470d0a1a0a ]] &&
+    [[ $(tail -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 49454e44ae426082 ]]
+}
+
+test_recipe_boot_test() {
+  run_recipe boot-test
+  assert_recipe_ok boot-test
+  assertEquals "boot-test: stdout; $(ctx)" \
+    "$(printf 'guest reset: guest-reset\npictures: before.png after.png')" "$(cat "$T/out")"
+  assert_no_stderr boot-test
+  assert_that "boot-test: before.png is a PNG" _is_png "$T/run-boot-test/before.png"
+  assert_that "boot-test: after.png is a PNG" _is_png "$T/run-boot-test/after.png"
+  assertEquals "boot-test: only the pictures in its directory" "after.png before.png tmp " \
+    "$(ls -A "$T/run-boot-test" | tr '\n' ' ')"
 }
 
 # ---------------------------------------------------------------- (d)
