@@ -167,7 +167,8 @@ QEMU10_TESTS = tests/test_qemu.sh tests/test_qsd.sh tests/test_agent.sh \
 	       tests/test_agent_exec.sh tests/test_jobs.sh \
 	       tests/test_events.sh tests/test_cli.sh tests/test_peers.sh \
 	       tests/test_numbers.sh tests/test_trace.sh tests/test_readme.sh \
-	       tests/test_completion.sh
+	       tests/test_completion.sh tests/test_lifecycle.sh \
+	       tests/test_screen.sh tests/test_agent_detach.sh
 
 qemu10:
 	@sh scripts/qemu10.sh $(QEMU10_DIR)

@@ -390,6 +390,18 @@ qga_reports_cut() {
   ! { version_at_least "$v" 10.0.0 && ! version_at_least "$v" 10.0.4; }
 }
 
+# qga_unknown_pid_re: a regex of the desc of qemu-ga's GenericError for
+# guest-exec-status of a pid it does not know.  7.2 says "Invalid parameter
+# 'pid'"; 10.0 says "PID ld does not exist" (sic: its format string lost
+# the % of PRId64).
+qga_unknown_pid_re() {
+  if version_at_least "$(bin_version "${QGA_BIN:-qemu-ga}")" 10.0; then
+    echo 'PID (ld|[0-9]+) does not exist'
+  else
+    echo "Invalid parameter 'pid'"
+  fi
+}
+
 # ---------------------------------------------------------------- the client
 
 # run_q_to FILE ARGS...: run "$QMPCTL" ARGS with stdout to FILE and stderr to
