@@ -45,12 +45,13 @@ data_member(json_t *event, const char *key)
 	return NULL;
 }
 
-/* Returns 1 when the event passes the --match test m. */
-static int
-event_matches(json_t *event, const struct match *m)
+/*
+ * Returns 1 when v (borrowed; NULL: absent) passes the test m: --match on
+ * an event's data, and --until on a command's return value.
+ */
+int
+match_passes(json_t *v, const struct match *m)
 {
-	json_t *v = data_member(event, m->key);
-
 	switch (m->kind) {
 	case MATCH_PRESENT:
 		return v != NULL && !json_is_null(v);
@@ -67,6 +68,13 @@ event_matches(json_t *event, const struct match *m)
 	/* A string equal to the text as given: device=drive0 for "drive0". */
 	return qmp_json_is_string(v) && strcmp(qmp_json_string(v),
 	    m->text) == 0;
+}
+
+/* Returns 1 when the event passes the --match test m. */
+static int
+event_matches(json_t *event, const struct match *m)
+{
+	return match_passes(data_member(event, m->key), m);
 }
 
 /* Returns 1 when the event satisfies the alternative a. */

@@ -251,6 +251,7 @@ void add_alt(struct options *, const char *opt, const char *list, int fail);
 void add_match(struct options *, const char *s);
 void attach_matches(struct options *);
 void free_alts(struct options *);
+int match_passes(json_t *v, const struct match *m);
 enum event_kind event_kind(const struct options *, json_t *event);
 void on_event(void *ctx, json_t *event);
 int wait_events(struct run *);

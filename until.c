@@ -123,22 +123,7 @@ member(json_t *v, const char *key)
 static int
 passes(json_t *v, const struct match *m)
 {
-	json_t *x = member(v, m->key);
-
-	switch (m->kind) {
-	case MATCH_PRESENT:
-		return x != NULL && !json_is_null(x);
-	case MATCH_ABSENT:
-		return x == NULL || json_is_null(x);
-	case MATCH_VALUE:
-		break;
-	}
-	if (x == NULL)
-		return 0;
-	if (m->value != NULL && qmp_json_equal(x, m->value))
-		return 1;
-	return qmp_json_is_string(x) && strcmp(qmp_json_string(x),
-	    m->text) == 0;
+	return match_passes(member(v, m->key), m);
 }
 
 /* Returns 1 when the test's key starts with an array index. */
