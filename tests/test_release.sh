@@ -222,7 +222,9 @@ test_man_option_examples_parse() {
   done <"$T/examples"
   for opt in args command count describe events exec fail-event get hmp \
       listen match max-size pass-fd put ready-fd socket timeout trace wait \
-      wait-event wait-job; do
+      wait-event wait-job cancel-grace env exec-status hold interval \
+      key-delay keys progress screen-device screen-head screendump stall \
+      type until; do
     grep -q -- "^\.It Fl .*\\\\-$opt\b" qmpctl.1 || continue
     awk -v o="\\\\-$opt" '
       /^\.It Fl / { cur = index($0, o " ") || substr($0, length($0) - length(o) + 1) == o }
