@@ -185,10 +185,13 @@ test_agent_framer_resync_after_partial_stale_message() {
   # tests/unit.c: "agent: resync after a partial stale message", with the
   # rest of the framer's and address parser's tables.  Built here when
   # needed (flock: the two builds of make check run this side by side).
+  local st
   flock tests/unit.c make -s tests/unit >"$T/make.out" 2>&1
-  assertEquals "make tests/unit: $(cat "$T/make.out")" 0 "$?"
+  st=$?
+  assertEquals "make tests/unit: $(cat "$T/make.out")" 0 "$st"
   tests/unit >"$T/unit.out" 2>&1
-  assertEquals "tests/unit: $(cat "$T/unit.out")" 0 "$?"
+  st=$?
+  assertEquals "tests/unit: $(cat "$T/unit.out")" 0 "$st"
 }
 
 # ---------------------------------------------------------------- migration
