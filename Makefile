@@ -182,6 +182,16 @@ check-qemu10: qemu10
 .PHONY: qemu10 check-qemu10
 # ---- end of the QEMU 10.0 block ----
 
+# The same on a machine made busy on purpose (tests/loaded.sh): LOAD busy
+# loops (default three per processor; about four runnable processes per
+# core with the suite's own) run beside it, and are stopped when it ends.
+# Every test must pass so: bounds in time scale with the load measured in
+# the same run (tests/slowdown.sh).
+check-loaded: deps
+	@$(MAKE) -s unit
+	@$(MAKE) -s qmpctl qmpctl-asan tests/fakepeer tests/base64_test
+	@BUILDS="./qmpctl ./qmpctl-asan" sh tests/loaded.sh sh tests/run.sh
+
 # Starts a throwaway QEMU and runs qmpctl against it.
 demo:
 	@sh scripts/deps.sh demo
@@ -270,5 +280,5 @@ clean:
 	    bench/qmpctl-static-jansson bench/qmpctl-static
 	rm -rf build qmpctl-$(VERSION).tar.gz
 
-.PHONY: all srcs deps check check-json-api check-portable unit demo install \
-	uninstall lint clean
+.PHONY: all srcs deps check check-json-api check-loaded check-portable unit \
+	demo install uninstall lint clean

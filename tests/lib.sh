@@ -42,9 +42,64 @@ LIB_PIDS=()
 # The start time of each pid tracked (see track_pid), or "gone".
 declare -A LIB_PID_START=()
 
+# tests/run.sh, when it runs this file, names a file in QMPCTL_TEST_DIRS:
+# every temp dir made here is noted in it, for run.sh to remove if it had
+# to end the file at its time limit.
+[[ -n ${QMPCTL_TEST_DIRS:-} ]] && echo "$T" >>"$QMPCTL_TEST_DIRS"
+
 # Until shunit2 installs its own EXIT trap (which runs oneTimeTearDown), make
 # sure an early exit still removes $T.
 trap lib_cleanup EXIT
+
+# ---------------------------------------------------------------- load
+
+# The machine may be busy (other builds, a second make check, busy loops:
+# make check-loaded).  tests/slowdown.sh measures how busy; LIB_SLOW is that
+# measure (a percentage, 100 idle) when the file started, or run.sh's.
+# Deadlines that a passing test never reaches (waits for a socket, a
+# pidfile, an exit; run_q's time-out) are multiplied by it; promptness
+# checks measure it again around what they time (prompt_begin below).
+. tests/slowdown.sh
+if [[ ${QMPCTL_TEST_SLOWDOWN:-} =~ ^[0-9]+$ ]] && (( QMPCTL_TEST_SLOWDOWN >= 100 )); then
+  LIB_SLOW=$QMPCTL_TEST_SLOWDOWN
+else
+  slowdown_pct
+  LIB_SLOW=$SLOWDOWN_PCT
+fi
+# Fake peers and other servers live until the test stops them by pid (or
+# run.sh ends the file's process group): never a lifetime a slow machine
+# could outrun.  This is fakepeer's -T, a backstop only.
+PEER_LIFE=3600
+
+# lim SECONDS: print SECONDS (whole) times the slowdown LIB_SLOW: for the
+# time-outs (timeout(1)) that only end a run gone wrong.
+lim() { echo $(( $1 * LIB_SLOW / 100 )); }
+
+# prompt_begin: start timing a promptness check; measures the slowdown.
+prompt_begin() {
+  slowdown_pct
+  PROMPT_SLOW=$SLOWDOWN_PCT
+  _now_us; PROMPT_T0=$REPLY
+}
+
+# prompt_end: sets PROMPT_MS to the milliseconds since prompt_begin, and
+# PROMPT_SLOW to the larger of the slowdowns measured then and now.
+prompt_end() {
+  _now_us; PROMPT_MS=$(( (REPLY - PROMPT_T0) / 1000 ))
+  slowdown_pct
+  (( SLOWDOWN_PCT > PROMPT_SLOW )) && PROMPT_SLOW=$SLOWDOWN_PCT
+  return 0
+}
+
+# assert_prompt WHAT FLOOR_MS SLACK_MS: after prompt_end, the time taken
+# is at most FLOOR_MS (what the check waits for on purpose, a -t say) plus
+# SLACK_MS (enough on an idle machine, with a wide margin) times the
+# slowdown: on a machine four times oversubscribed, four times SLACK_MS.
+assert_prompt() {
+  local bound=$(( $2 + $3 * PROMPT_SLOW / 100 ))
+  assertTrue "$1: took $PROMPT_MS ms, want at most $bound ms ($2 + $3 ms x slowdown $PROMPT_SLOW%)" \
+    "[ $PROMPT_MS -le $bound ]"
+}
 
 # ---------------------------------------------------------------- fake peer
 
@@ -58,7 +113,7 @@ start_fakepeer() {
   PEER_RECV=$name.recv
   PEER_ERR=$name.err
   printf '%s\n' "$@" >"$name.script"
-  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$name.pid" -T 30 \
+  "$FAKEPEER" -u "$PEER_SOCK" -r "$PEER_RECV" -P "$name.pid" -T "$PEER_LIFE" \
     "$name.script" 2>"$PEER_ERR" &
   PEER_PID=$!
   track_pid "$PEER_PID"
@@ -96,11 +151,11 @@ exec {LIB_NAP_FD}<> <(:)
 _nap() { read -r -t "$1" -u "$LIB_NAP_FD" _ || :; }
 
 # wait_until SECONDS CMD [ARGS...]: run CMD every 10 ms until it succeeds
-# (return 0) or SECONDS have passed (return 1).
+# (return 0) or SECONDS (times the slowdown LIB_SLOW) have passed (return 1).
 wait_until() {
   local secs=$1 deadline
   shift
-  _us_from_secs "$secs"; local span=$REPLY
+  _us_from_secs "$secs"; local span=$(( REPLY * LIB_SLOW / 100 ))
   _now_us; deadline=$(( REPLY + span ))
   while :; do
     "$@" && return 0
@@ -406,21 +461,26 @@ qga_unknown_pid_re() {
 
 # run_q_to FILE ARGS...: run "$QMPCTL" ARGS with stdout to FILE and stderr to
 # $T/err; the exit status goes to $rc.  Adds "-t 10" unless ARGS carry a -t,
-# and bounds the run with timeout(1) at 20 s (rc 124 then).  stdin is the
+# and bounds the run with timeout(1) at 20 s, or at the -t given plus 10 s
+# when that is more, times LIB_SLOW (rc 124 then).  stdin is the
 # caller's: use run_q ... <FILE or <<<'json' (not a pipe into run_q: that
 # would run it in a subshell and lose $rc).
 run_q_to() {
-  local outf=$1 a
+  local outf=$1 a prev= limit=20
   shift
   [[ $outf == "$T/out" ]] || : >"$T/out"    # so ctx() shows no stale output
   local argv=(-t 10 "$@")
   for a in "$@"; do
     case $a in -t|-t?*) argv=("$@") ;; esac
+    [[ $prev == -t && $a =~ ^[0-9]+ ]] && (( BASH_REMATCH + 10 > limit )) &&
+      limit=$(( BASH_REMATCH + 10 ))
+    prev=$a
   done
+  limit=$(( limit * LIB_SLOW / 100 ))
   if [[ -t 0 ]]; then     # never read a terminal
-    timeout -k 2 20 "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err" </dev/null
+    timeout -k 2 "$limit" "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err" </dev/null
   else
-    timeout -k 2 20 "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err"
+    timeout -k 2 "$limit" "$QMPCTL" "${argv[@]}" >"$outf" 2>"$T/err"
   fi
   rc=$?
   return 0
@@ -605,6 +665,7 @@ start_exec_agent() {
   local parent ok
   parent=$(mktemp -d /tmp/qmpctl-xa.XXXXXX) || return 1
   XA_PARENTS+=("$parent")
+  [[ -n ${QMPCTL_TEST_DIRS:-} ]] && echo "$parent" >>"$QMPCTL_TEST_DIRS"
   XA_DIR=$parent/d
   XA_SOCK=$XA_DIR/ga.sock
   chmod 755 "$parent" && mkdir -m 700 "$XA_DIR" &&
@@ -620,7 +681,7 @@ start_exec_agent() {
     stop_pid "$XA_PID"
     return 1
   fi
-  timeout -k 2 10 "$QMPCTL" --qga -t 5 -s "$XA_SOCK" -c guest-info \
+  timeout -k 2 "$(lim 10)" "$QMPCTL" --qga -t 5 -s "$XA_SOCK" -c guest-info \
     >"$parent/info" 2>&1 </dev/null
   ok=$(jq --arg b "$XA_BLOCK" '($b | split(",")) as $bl
     | [.supported_commands[] | select(.name as $n | any($bl[]; . == $n))]

@@ -20,22 +20,63 @@ cd "$(dirname "$0")/.." || exit 2
 # One job, run by the pool below: run.sh --job DIR N.  A stray SIGTERM
 # must not end it (xargs would then start no more jobs): it is noted in
 # the log, once the file is done.
+#
+# The file runs under timeout(1), which makes it a process group of its
+# own (its leader's pid is noted in DIR/N.pgid, for the traps below).  Its
+# limit is FILE_LIMIT (default 600) seconds times the machine's slowdown
+# when it starts (bash tests/slowdown.sh: 100 idle, 400 four times
+# oversubscribed), passed on to the file (QMPCTL_TEST_SLOWDOWN, lib.sh).  At the limit the whole
+# group gets SIGTERM, and SIGKILL 10 s later: no QEMU, qemu-ga or fake peer
+# it started is left running.  Nor when it ends otherwise: what is left in
+# its group is named in the log (a failure) and killed, and its temp dirs
+# (noted in DIR/N.dirs by lib.sh) are removed.
 if [ "${1:-}" = --job ]; then
 	dir=$2 n=$3
 	trap 'echo "run.sh: the job got SIGTERM" >>"$dir/$n.log"' TERM
 	start=$(date +%s)
-	QMPCTL=$(cat "$dir/$n.build") timeout 600 bash "$(cat "$dir/$n.file")" \
-	    >"$dir/$n.log" 2>&1 </dev/null
-	echo "$? $(($(date +%s) - start))" >"$dir/$n.status"
+	slow=$(bash tests/slowdown.sh 2>/dev/null) || slow=100
+	case $slow in ''|*[!0-9]*) slow=100 ;; esac
+	limit=$((${FILE_LIMIT:-600} * slow / 100))
+	# In the foreground (an asynchronous command would start with SIGINT
+	# ignored), noting its pid first: timeout(1) keeps it.
+	QMPCTL=$(cat "$dir/$n.build") QMPCTL_TEST_SLOWDOWN=$slow \
+	    QMPCTL_TEST_DIRS=$dir/$n.dirs sh -c 'echo "$$" >"$1"; shift
+	    exec "$@"' sh "$dir/$n.pgid" timeout -k 10 "$limit" \
+	    bash "$(cat "$dir/$n.file")" >"$dir/$n.log" 2>&1 </dev/null
+	rc=$?
+	[ -d "$dir" ] || exit 0		# run.sh was interrupted, and is gone
+	pg=$(cat "$dir/$n.pgid")
+	[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
+	    echo "run.sh: ended at its limit of $limit s (slowdown $slow%)" >>"$dir/$n.log"
+	left=$(pgrep -g "$pg" 2>/dev/null | tr '\n' ' ')
+	if [ -n "$left" ]; then
+		echo "run.sh: left running in its process group:" >>"$dir/$n.log"
+		ps -o pid=,args= -p "$(echo $left | tr ' ' ,)" >>"$dir/$n.log" 2>&1
+		kill -KILL "-$pg" 2>/dev/null
+		[ "$rc" = 0 ] && rc=1
+	fi
+	[ -s "$dir/$n.dirs" ] && while read -r d; do
+		case $d in /tmp/qmpctl-test.*|/tmp/qmpctl-xa.*) rm -rf "$d" ;; esac
+	done <"$dir/$n.dirs"
+	echo "$rc $(($(date +%s) - start))" >"$dir/$n.status"
 	exit 0
 fi
 
 : "${JOBS:=3}"
 export SHUNIT_COLOR=none
 dir=$(mktemp -d /tmp/qmpctl-run.XXXXXX) || exit 2
+# Interrupted (^C, or a TERM to run.sh), the files still running are
+# ended with their process groups (their timeout(1)s are not in the
+# terminal's foreground group, so ^C alone would not reach them).
+stop_jobs() {
+	for p in "$dir"/*.pgid; do
+		[ -f "$p" ] || continue
+		[ -e "${p%.pgid}.status" ] || kill -TERM "-$(cat "$p")" 2>/dev/null
+	done
+}
 trap 'rm -rf "$dir"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_jobs; exit 130' INT
+trap 'stop_jobs; exit 143' TERM
 
 # The jobs, numbered in the order of the summary: build by build, file by
 # file.  QMPCTL may hold spaces (a wrapper and its arguments); BUILDS not.
@@ -92,7 +133,7 @@ while [ "$i" -le "$n" ]; do
 	if [ "$rc" != 0 ] && [ "$nfail" = 0 ]; then
 		nfail=1	# the script itself died
 	fi
-	passed=$((passed + ran - nfail))
+	[ "$ran" -ge "$nfail" ] && passed=$((passed + ran - nfail))
 	failed=$((failed + nfail))
 	printf '%-32s %s tests, %s failed, %ss  [%s]\n' "$t" "$ran" "$nfail" \
 	    "$secs" "$(cat "$dir/$i.build")"

@@ -78,13 +78,13 @@ test_detach_then_status() {
 
   # Still running: --exec-status waits within -t, then gives up, and says
   # the program runs on.
-  local t0 ms
-  t0=${EPOCHREALTIME/./}
+  prompt_begin
   xq -t 0.5 --exec-status "$PID"
-  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  prompt_end
   assert_fails 255 "^qmpctl: timed out; the program runs on in the guest as pid $PID\$" \
     "--exec-status of a running program, -t 0.5"
-  assertTrue "-t 0.5 must end the wait, took ${ms} ms" "[ $ms -ge 400 ] && [ $ms -lt 5000 ]"
+  assertTrue "-t 0.5 must not end the wait early, took $PROMPT_MS ms" "[ $PROMPT_MS -ge 400 ]"
+  assert_prompt "-t 0.5 must end the wait" 500 4500
 
   echo go >"$XA_DIR/go"
   xq -t 10 --exec-status "$PID"

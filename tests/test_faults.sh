@@ -39,8 +39,11 @@
 #                  read once the peer has seen the close: for checks that
 #                  the random sync id keeps out of expect_sent
 #   expect_time    "MIN MAX": the run's wall time in seconds (for a signal
-#                  case, from the signal to the exit); such a run is killed
-#                  5 s after MAX instead of at 20 s
+#                  case, from the signal to the exit): at least MIN (a
+#                  deadline it must wait for), at most MIN plus (MAX - MIN)
+#                  times the slowdown measured around the run (tests/lib.sh:
+#                  MAX itself on an idle machine); such a run is killed
+#                  at twice that bound plus 5 s instead of at 20 s
 #   max_rss_mb     the largest resident set allowed (plain build only)
 #   signal         INT or TERM: start qmpctl in the background, and send it
 #                  this signal once the recvlog matches the extended regexp
@@ -131,7 +134,7 @@ f_start_peer() {
   else
     where=(-u "$F_DIR/s")
   fi
-  "$FAKEPEER" "${where[@]}" -r "$F_DIR/recv" -P "$F_DIR/pid" -T 30 \
+  "$FAKEPEER" "${where[@]}" -r "$F_DIR/recv" -P "$F_DIR/pid" -T "$PEER_LIFE" \
     "$script" 2>"$F_DIR/peer.err" &
   F_PEER=$!
   track_pid "$F_PEER"
@@ -162,10 +165,13 @@ f_argv() {
 # f_run: run qmpctl as the case says; sets rc, F_SECS, F_RSS_KB.
 f_run() {
   local in=/dev/null start lo hi limit=$(( 10 * FAULTS_TIME_SCALE + 10 ))
+  prompt_begin
   # A case with a time limit is killed soon after it, not at 20 s.
   if f_has expect_time; then
     read -r lo hi <"$F_CASE/expect_time"
-    limit=$(( ${hi%.*} * FAULTS_TIME_SCALE + 5 ))
+    limit=$(( (${hi%.*} + 1) * FAULTS_TIME_SCALE * 2 * PROMPT_SLOW / 100 + 5 ))
+  else
+    limit=$(( limit * PROMPT_SLOW / 100 ))
   fi
   local -a pre=(timeout -k 2 "$limit")
   f_has stdin && in=$F_CASE/stdin
@@ -192,6 +198,7 @@ f_run() {
     return 1 ;;
   esac
   _now_us; F_SECS=$(( REPLY - start ))
+  prompt_end
   F_RSS_KB=
   [[ -s $F_DIR/rss ]] && F_RSS_KB=$(tail -n 1 "$F_DIR/rss")
   return 0
@@ -229,6 +236,7 @@ f_run_signal() {
     fail "qmpctl never reached the wait; recvlog=[$(cat "$F_DIR/recv" 2>/dev/null)] $(ctx)"
     return 1
   }
+  prompt_begin
   _now_us; start=$REPLY
   kill -s "$sig" "$pid"
   if ! wait_exit "$pid" 5; then
@@ -240,6 +248,7 @@ f_run_signal() {
   fi
   rc=$exit_status
   _now_us; F_SECS=$(( REPLY - start ))
+  prompt_end
   if f_has stdout_stall; then
     exec {F_STALL}>&-
   fi
@@ -315,8 +324,9 @@ fault_run() {
   if f_has expect_time; then
     read -r lo hi <"$F_CASE/expect_time"
     _us_from_secs "$lo"; lo=$REPLY
-    _us_from_secs "$hi"; hi=$(( REPLY * FAULTS_TIME_SCALE ))
-    assertTrue "$what wall time $(f_secs "$F_SECS") s, want $(f_secs "$lo")..$(f_secs "$hi") s" \
+    _us_from_secs "$hi"
+    hi=$(( lo + (REPLY * FAULTS_TIME_SCALE - lo) * PROMPT_SLOW / 100 ))
+    assertTrue "$what wall time $(f_secs "$F_SECS") s, want $(f_secs "$lo")..$(f_secs "$hi") s (slowdown $PROMPT_SLOW%)" \
       "[ $F_SECS -ge $lo ] && [ $F_SECS -le $hi ]"
   fi
   if [[ -n $F_MEASURE_RSS ]] && f_has max_rss_mb; then
@@ -362,7 +372,7 @@ f_check_probe() {
   assert_that "$1 no connection may be made: the probe peer ended; $(cat "$F_DIR/peer.err")" \
     pid_alive "$F_PEER"
   got=$(printf '%s' "$F_PROBE_MSG" |
-    timeout 5 socat -t 5 - "UNIX-CONNECT:$F_DIR/s" 2>&1)
+    timeout "$(lim 5)" socat -t 5 - "UNIX-CONNECT:$F_DIR/s" 2>&1)
   assertEquals "$1 the probe must be the peer's first client" \
     '{"probe": "ok"}' "$(printf '%s' "$got" | tr -d '\r')"
   assertEquals "$1 nothing may be sent before the probe" \

@@ -32,7 +32,7 @@ oneTimeSetUp() {
 
 # mk ARGS...: make -s -C "$TOP" ARGS, output in $T/make.out, status in $rc.
 mk() {
-  timeout -k 2 120 make -s -C "$TOP" "$@" >"$T/make.out" 2>&1 </dev/null
+  timeout -k 2 "$(lim 120)" make -s -C "$TOP" "$@" >"$T/make.out" 2>&1 </dev/null
   rc=$?
 }
 
@@ -56,7 +56,7 @@ check_zsh_completion() {
     return 0
   fi
   assertEquals "zsh's compinit finds _qmpctl in $1" _qmpctl \
-    "$(HOME=$T timeout -k 2 20 zsh -f -c 'fpath=("$1" $fpath)
+    "$(HOME=$T timeout -k 2 "$(lim 20)" zsh -f -c 'fpath=("$1" $fpath)
       autoload -Uz compinit && compinit -u -D && print -r -- $_comps[qmpctl]' _ "$1" 2>&1)"
 }
 
@@ -72,7 +72,7 @@ check_fish_completion() {
     return 0
   fi
   assertEquals "fish loads qmpctl.fish from $1" "--version" \
-    "$(PATH=$2:$PATH XDG_CONFIG_HOME=$T/xdg XDG_DATA_HOME=$T/xdg timeout -k 2 20 fish --no-config -c \
+    "$(PATH=$2:$PATH XDG_CONFIG_HOME=$T/xdg XDG_DATA_HOME=$T/xdg timeout -k 2 "$(lim 20)" fish --no-config -c \
       'set fish_complete_path $argv[1]; complete -C "qmpctl --versio"' "$1" 2>&1 | cut -f 1)"
 }
 

@@ -142,7 +142,7 @@ test_trace_env_parallel_whole_lines() {
     socks+=("$PEER_SOCK")
   done
   for (( i = 0; i < n; i++ )); do
-    QMPCTL_TRACE=$T/par timeout -k 2 30 "$QMPCTL" -t 20 -s "${socks[i]}" \
+    QMPCTL_TRACE=$T/par timeout -k 2 "$(lim 30)" "$QMPCTL" -t 20 -s "${socks[i]}" \
       -c query-status >"$T/out$i" 2>"$T/err$i" </dev/null &
     pids+=($!)
   done
@@ -253,7 +253,7 @@ test_put_unreadable_stdin_sends_nothing() {
   run_q -t 5 --qga -s "$PEER_SOCK" --put /tmp/f <"$T"
   assert_fails 2 '^qmpctl: --put copies stdin, which is a directory \(see --help\)$' \
     "--put < DIRECTORY"
-  timeout -k 2 20 "$QMPCTL" -t 5 --qga -s "$PEER_SOCK" --put /tmp/f \
+  timeout -k 2 "$(lim 20)" "$QMPCTL" -t 5 --qga -s "$PEER_SOCK" --put /tmp/f \
     >"$T/out" 2>"$T/err" <&-
   rc=$?
   assert_fails 2 '^qmpctl: --put copies stdin, which is closed \(see --help\)$' \

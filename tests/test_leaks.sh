@@ -32,7 +32,7 @@ setUp() { [[ -z ${LK_SKIP:-} ]] || startSkipping; }
 lk_run() {
   local what=$1 want=$2
   shift 2
-  timeout -k 2 60 "${LK_WRAP[@]}" "$QMPCTL" -t 30 -s "$PEER_SOCK" "$@" \
+  timeout -k 2 "$(lim 60)" "${LK_WRAP[@]}" "$QMPCTL" -t 30 -s "$PEER_SOCK" "$@" \
     >"$T/out" 2>"$T/err"
   rc=$?
   assertEquals "$what: exit status (99: valgrind found an error); $(ctx)" \

@@ -92,7 +92,7 @@ lc_vm() {
 
 # lc_jobs: query-jobs on the second monitor, into $T/jobs.
 lc_jobs() {
-  timeout -k 2 10 "$QMPCTL" -t 5 -s "$QSD2_SOCK" -c query-jobs >"$T/jobs" 2>&1 </dev/null
+  timeout -k 2 "$(lim 10)" "$QMPCTL" -t 5 -s "$QSD2_SOCK" -c query-jobs >"$T/jobs" 2>&1 </dev/null
 }
 
 # lc_jobs_are FILTER WHAT: jq FILTER is true on query-jobs now.
@@ -392,7 +392,7 @@ test_terminal_line() {
   lc_qsd || { fail "could not start qemu-storage-daemon"; return 0; }
   lc_slow j1
   # Under a pseudo-terminal (script(1)): the line is drawn, then erased.
-  timeout -k 2 20 script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
+  timeout -k 2 "$(lim 20)" script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
     "${LC_ARGS[@]}" --wait-job j1 --cancel)" /dev/null </dev/null >"$T/tty" 2>&1
   assert_that "the line is drawn: [$(cat -v "$T/tty")]" \
     grep -q $'\rjob j1 (backup) running  0.4%  0.1/16.0 MiB' "$T/tty"
@@ -400,7 +400,7 @@ test_terminal_line() {
     grep -q $'\r\e\\[Kqmpctl: timed out waiting for job j1' "$T/tty"
   # With --progress, a terminal gets no line either.
   lc_slow j3
-  timeout -k 2 20 script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
+  timeout -k 2 "$(lim 20)" script -qec "$(printf '%q ' "$QMPCTL" -t 2 -s "$QSD_SOCK" \
     "${LC_ARGS[@]}" --wait-job j3 --cancel --progress "$T/j3.progress")" /dev/null \
     </dev/null >"$T/tty3" 2>&1
   assertEquals "--progress: no line on the terminal; [$(cat -v "$T/tty3")]" \

@@ -288,7 +288,7 @@ test_args_file_errors() {
 test_wait_for_socket() {
   local sock=$T/late.sock qpid
   # qmpctl first, against a socket that does not exist yet...
-  timeout -k 2 20 "$QMPCTL" -t 10 --wait 10 -s "$sock" -c query-status \
+  timeout -k 2 "$(lim 20)" "$QMPCTL" -t 10 --wait 10 -s "$sock" -c query-status \
     >"$T/out" 2>"$T/err" </dev/null &
   qpid=$!
   track_pid "$qpid"
@@ -332,14 +332,15 @@ test_busy_monitor_times_out() {
   assert_that "holder must receive the greeting; $(cat "$T/holder.err" 2>/dev/null)" \
     wait_file_match "$T/held" '"QMP"' 5
 
-  local t0=${EPOCHREALTIME/./}
+  local ms
+  prompt_begin
   run_q -t 0.5 -s "$VM_SOCK" -c query-status
-  local ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  prompt_end; ms=$PROMPT_MS
   assert_fails 8 '[Tt][Ii][Mm][Ee]' "second client on a busy monitor"
   assertEquals "a hint names the likely cause; $(ctx)" \
     "qmpctl: hint: the guest agent never greets (add --qga); a QEMU monitor does not while another client holds it (QEMU serves one at a time)" \
     "$(sed -n 2p "$T/err")"
-  assertTrue "-t 0.5 must end the run in < 3 s, took ${ms} ms" "[ $ms -lt 3000 ]"
+  assert_prompt "-t 0.5 must end the run" 500 2500
   assertTrue "-t 0.5 must not end before 0.5 s, took ${ms} ms" "[ $ms -ge 450 ]"
 
   # Release the monitor: the next client gets it.
@@ -365,11 +366,12 @@ test_connect_failures() {
   run_q -t 10 -s "$T/plain" -c query-status
   assert_fails 3 'plain' "plain file"
   assert_err_line 'plain: Socket operation on non-socket$' "plain file"
-  local t0=${EPOCHREALTIME/./}
-  run_q -t 10 --wait 5 -s "$T/plain" -c query-status
-  assert_fails 3 'plain: Socket operation on non-socket$' "plain file, --wait 5"
-  assertTrue "--wait on a plain file must fail at once" \
-    "[ $(( (${EPOCHREALTIME/./} - t0) / 1000 )) -lt 2000 ]"
+  # --wait 30: waiting for it is far over the bound, even on a busy machine.
+  prompt_begin
+  run_q -t 40 --wait 30 -s "$T/plain" -c query-status
+  prompt_end
+  assert_fails 3 'plain: Socket operation on non-socket$' "plain file, --wait 30"
+  assert_prompt "--wait on a plain file must fail at once" 0 2000
 
   # A socket file nobody listens on (bound, then the binder exited).
   python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/dead.sock"

@@ -56,7 +56,7 @@ run_recipe() {
   mkdir -p "$dir/tmp"
   : >"$T/out"
   (cd "$dir" && env PATH="$T/bin:$PATH" TMPDIR="$dir/tmp" "$@" \
-    timeout -k 2 30 bash "$T/recipes/$name.sh" >"$T/out" 2>"$T/err" </dev/null)
+    timeout -k 2 "$(lim 30)" bash "$T/recipes/$name.sh" >"$T/out" 2>"$T/err" </dev/null)
   rc=$?
   # Processes still running from the recipe's temp dir: it leaked them.
   left=$(pgrep -f -- "$dir/tmp/" | tr '\n' ' ')
@@ -230,7 +230,7 @@ test_recipe_guest_file_needs_socket() {
 # make demo: it runs, every command it prints reads back in a shell as
 # the words it ran (so a newcomer can paste it), with -s and -t shown.
 test_demo_commands_paste_back() {
-  timeout -k 2 60 sh scripts/demo.sh "$QMPCTL" >"$T/demo" 2>&1 </dev/null
+  timeout -k 2 "$(lim 60)" sh scripts/demo.sh "$QMPCTL" >"$T/demo" 2>&1 </dev/null
   rc=$?
   assertEquals "make demo's script: exit status; [$(tail -n 5 "$T/demo")]" 0 "$rc"
   grep '^\$ qmpctl ' "$T/demo" >"$T/demo.cmds"
@@ -378,7 +378,7 @@ run_examples() {
   while IFS=$'\t' read -r cmd want; do
     n=$((n + 1))
     cmd=${cmd//$sock/$QEMU_SOCK}
-    got=$(PATH="$T/bin:$PATH" timeout -k 2 20 bash -c "$cmd" 2>"$T/ex.err" </dev/null |
+    got=$(PATH="$T/bin:$PATH" timeout -k 2 "$(lim 20)" bash -c "$cmd" 2>"$T/ex.err" </dev/null |
       tr -d '\r' | example_norm)
     want=$(printf '%b' "$want" | example_norm)
     assertEquals "$what example: $cmd" "$want" "$got"

@@ -214,7 +214,7 @@ test_man_option_examples_parse() {
     ex=${ex% &}		# run in the foreground, for its status
     (cd "$T" && printf '1234\n' | tee disk.img job.tar >/dev/null &&
       printf '{}\n' >node.json &&
-      timeout -k 2 10 bash -c "$ex" >"$T/out" 2>"$T/err" </dev/null 3>"$T/fd3")
+      timeout -k 2 "$(lim 10)" bash -c "$ex" >"$T/out" 2>"$T/err" </dev/null 3>"$T/fd3")
     rc=$?
     # 3: no server there; 8: --listen's wait timed out; 255: --exec's 3.
     assertTrue "man example gets as far as connecting: $ex; $(ctx)" \

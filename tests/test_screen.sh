@@ -185,7 +185,7 @@ test_screendump_file() {
   assertEquals "stdout: the size and the bytes" \
     "{\"width\":720,\"height\":400,\"bytes\":$(stat -c %s "$T/pics1/boot.png")}" "$(cat "$T/out")"
   assert_that "only the file in its directory, no temporary file" dir_is "$T/pics1" boot.png
-  (umask 027; timeout -k 2 20 "$QMPCTL" -t 10 -s "$QEMU_SOCK" --screendump "$T/pics1/m.png" \
+  (umask 027; timeout -k 2 "$(lim 20)" "$QMPCTL" -t 10 -s "$QEMU_SOCK" --screendump "$T/pics1/m.png" \
     >/dev/null 2>&1 </dev/null)
   assertEquals "the file has the mode a new file gets (0666 less umask 027)" 640 \
     "$(stat -c %a "$T/pics1/m.png" 2>&1)"
@@ -296,7 +296,7 @@ test_screendump_write_fails() {
     "a read-only directory"
   assert_that "a read-only directory: nothing there" dir_is "$T/ro"
   # stdout on a full device: status 9, and the run says so.
-  timeout -k 2 20 "$QMPCTL" -t 10 -s "$QEMU_SOCK" --screendump - >/dev/full 2>"$T/err" </dev/null
+  timeout -k 2 "$(lim 20)" "$QMPCTL" -t 10 -s "$QEMU_SOCK" --screendump - >/dev/full 2>"$T/err" </dev/null
   rc=$?
   : >"$T/out"
   assert_fails 9 '^qmpctl: stdout: No space left on device$' "--screendump - >/dev/full"
@@ -416,12 +416,12 @@ test_keys_and_text_trace() {
 test_typing_bounded_by_timeout() {
   start_vga vm -trace 'input_event_key*' -D "$T/keys.log" ||
     { fail "could not start QEMU"; return 0; }
-  local t0 ms
-  t0=${EPOCHREALTIME/./}
+  prompt_begin
   run_q -t 1 -s "$QEMU_SOCK" --key-delay 400 --type 'abcdefgh'
-  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  prompt_end
   assert_fails 8 '^qmpctl: timed out while typing: [1-7] of 8 characters sent$' "--type past -t"
-  assertTrue "-t 1 must end the typing, took ${ms} ms" "[ $ms -ge 900 ] && [ $ms -lt 5000 ]"
+  assertTrue "-t 1 must not end the typing early, took $PROMPT_MS ms" "[ $PROMPT_MS -ge 900 ]"
+  assert_prompt "-t 1 must end the typing" 1000 4000
   # A signal ends it too, at once.
   # Every key sent went down and up, before the next run starts.
   local n0 pid

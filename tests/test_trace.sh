@@ -111,7 +111,7 @@ test_trace_passed_descriptor() {
 fd_run() {
   local path=$1
   shift
-  timeout -k 2 20 python3 -c '
+  timeout -k 2 "$(lim 20)" python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
@@ -123,7 +123,7 @@ os.execv(sys.argv[2], [sys.argv[2], "-s", "fd:5"] + sys.argv[3:])
 
 test_fd_address() {
   # A real QEMU handed one end of a socketpair: the other is fd:N.
-  timeout -k 2 20 python3 -c '
+  timeout -k 2 "$(lim 20)" python3 -c '
 import os, socket, subprocess, sys
 a, b = socket.socketpair()
 q = subprocess.Popen(["qemu-system-x86_64", "-machine", "none", "-nodefaults",
@@ -194,7 +194,7 @@ test_keep_going_reports_first_failure() {
     grep -q '^qmpctl: stdin: command 3: ' "$T/err"
   # A writer that stalls after a command error: still 1, not 8.
   ( printf '{"execute":"nope"}'; exec sleep 3 ) |
-    timeout -k 2 20 "$QMPCTL" -t 1 -k -s "$QEMU_SOCK" >"$T/out" 2>"$T/err"
+    timeout -k 2 "$(lim 20)" "$QMPCTL" -t 1 -k -s "$QEMU_SOCK" >"$T/out" 2>"$T/err"
   rc=${PIPESTATUS[1]}
   assert_rc 1 "-k: command error, then stdin stalls"
   assert_that "-k: the stall is said; $(ctx)" \
@@ -203,7 +203,7 @@ test_keep_going_reports_first_failure() {
 
 test_pass_fd_of_closed_stdin() {
   start_qemu vm || { fail "could not start QEMU"; return 0; }
-  timeout -k 2 20 "$QMPCTL" -t 5 -s "$QEMU_SOCK" -c getfd fdname=x \
+  timeout -k 2 "$(lim 20)" "$QMPCTL" -t 5 -s "$QEMU_SOCK" -c getfd fdname=x \
     --pass-fd 0 <&- >"$T/out" 2>"$T/err"
   rc=$?
   assert_fails 9 '^qmpctl: --pass-fd 0: Bad file descriptor$' \

@@ -660,6 +660,61 @@ run_frame_case(const struct frame_case *c)
 	}
 }
 
+/* Appends the n bytes at s to f's buffer. */
+static void
+feed(struct qmp_framer *f, const char *s, size_t n)
+{
+	size_t room;
+	char *p = qmp_framer_space(f, &room);
+
+	if (p == NULL || room < n) {
+		bad("no room for %zu bytes", n);
+		return;
+	}
+	memcpy(p, s, n);
+	qmp_framer_commit(f, n);
+}
+
+/*
+ * The agent's framer after a resync (a reset, then skip to the 0xFF, as
+ * qmp_core's send_sync does) that follows a partial stale message held
+ * in a string, just after a backslash, two levels deep: the next message
+ * after the 0xFF is framed from a clean state.
+ */
+static void
+run_agent_resync(void)
+{
+	static const char stale[] = "junk\xff{\"return\":{\"s\":\"a\\";
+	static const char fresh[] = "\"}}x\xff{\"\":7}\n\xff {\"return\":8}";
+	struct qmp_framer f;
+	const char *msg;
+	size_t mlen;
+	enum qmp_frame fr;
+
+	row_begin("framer", "agent: resync after a partial stale message");
+	qmp_framer_init(&f, 64);
+	f.skip_to_ff = f.ff_is_space = 1;
+	feed(&f, stale, sizeof(stale) - 1);
+	if ((fr = qmp_framer_next(&f, &msg, &mlen)) != QMP_FRAME_MORE)
+		bad("partial stale message: %s", frame_name(fr));
+	qmp_framer_reset(&f);
+	f.skip_to_ff = f.ff_is_space = 1;
+	feed(&f, fresh, sizeof(fresh) - 1);
+	fr = qmp_framer_next(&f, &msg, &mlen);
+	if (fr != QMP_FRAME_MSG || mlen != 6 || memcmp(msg, "{\"\":7}", 6))
+		bad("first after the resync: %s \"%s\"", frame_name(fr),
+		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
+	fr = qmp_framer_next(&f, &msg, &mlen);
+	if (fr != QMP_FRAME_MSG || mlen != 12 ||
+	    memcmp(msg, "{\"return\":8}", 12))
+		bad("second after the resync: %s \"%s\"", frame_name(fr),
+		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
+	if ((fr = qmp_framer_next(&f, &msg, &mlen)) != QMP_FRAME_MORE)
+		bad("after both: %s", frame_name(fr));
+	qmp_framer_free(&f);
+	row_end();
+}
+
 /*
  * The framer reused after reset, and a long stream of messages through a
  * small limit (the buffer moves the message in progress to the front).
@@ -694,6 +749,7 @@ run_framer_reuse(void)
 		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
 	qmp_framer_free(f);
 	row_end();
+	run_agent_resync();
 
 	row_begin("framer", "100000 messages through a 64-byte limit");
 	if ((f = qmp_framer_new(64)) == NULL)
