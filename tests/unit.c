@@ -686,32 +686,36 @@ run_agent_resync(void)
 {
 	static const char stale[] = "junk\xff{\"return\":{\"s\":\"a\\";
 	static const char fresh[] = "\"}}x\xff{\"\":7}\n\xff {\"return\":8}";
-	struct qmp_framer f;
+	struct qmp_framer *f;
 	const char *msg;
 	size_t mlen;
 	enum qmp_frame fr;
 
 	row_begin("framer", "agent: resync after a partial stale message");
-	qmp_framer_init(&f, 64);
-	f.skip_to_ff = f.ff_is_space = 1;
-	feed(&f, stale, sizeof(stale) - 1);
-	if ((fr = qmp_framer_next(&f, &msg, &mlen)) != QMP_FRAME_MORE)
+	f = qmp_framer_new(64);
+	if (f == NULL)
+		abort();
+	qmp_framer_skip_to_ff(f);
+	qmp_framer_ff_blank(f, 1);
+	feed(f, stale, sizeof(stale) - 1);
+	if ((fr = qmp_framer_next(f, &msg, &mlen)) != QMP_FRAME_MORE)
 		bad("partial stale message: %s", frame_name(fr));
-	qmp_framer_reset(&f);
-	f.skip_to_ff = f.ff_is_space = 1;
-	feed(&f, fresh, sizeof(fresh) - 1);
-	fr = qmp_framer_next(&f, &msg, &mlen);
+	qmp_framer_reset(f);
+	qmp_framer_skip_to_ff(f);
+	qmp_framer_ff_blank(f, 1);
+	feed(f, fresh, sizeof(fresh) - 1);
+	fr = qmp_framer_next(f, &msg, &mlen);
 	if (fr != QMP_FRAME_MSG || mlen != 6 || memcmp(msg, "{\"\":7}", 6))
 		bad("first after the resync: %s \"%s\"", frame_name(fr),
 		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
-	fr = qmp_framer_next(&f, &msg, &mlen);
+	fr = qmp_framer_next(f, &msg, &mlen);
 	if (fr != QMP_FRAME_MSG || mlen != 12 ||
 	    memcmp(msg, "{\"return\":8}", 12))
 		bad("second after the resync: %s \"%s\"", frame_name(fr),
 		    fr == QMP_FRAME_MSG ? show(msg, mlen) : "");
-	if ((fr = qmp_framer_next(&f, &msg, &mlen)) != QMP_FRAME_MORE)
+	if ((fr = qmp_framer_next(f, &msg, &mlen)) != QMP_FRAME_MORE)
 		bad("after both: %s", frame_name(fr));
-	qmp_framer_free(&f);
+	qmp_framer_free(f);
 	row_end();
 }
 
