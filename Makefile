@@ -245,7 +245,7 @@ deb-check:
 .PHONY: deb deb-check
 
 # Mutation testing: each mutant of tests/mutants.txt built and run against
-# its tests, then the suite (about 3 minutes; not part of check).
+# its tests, then the suite (about 15 minutes; not part of check).
 # MUTANTS='NAME ...' runs some only.  See tests/MUTATION.md.
 mutate: deps
 	@sh scripts/mutate.sh
