@@ -457,6 +457,64 @@ qga_unknown_pid_re() {
   fi
 }
 
+# ---------------------------------------------------------------- jobs
+
+LIB_JOB_N=0	# numbers the servers, so that no socket path is reused
+
+# start_job_qsd WHO: make the images and start qemu-storage-daemon with
+# two monitors ($QSD_SOCK, $QSD2_SOCK) and the nodes
+#   src  qcow2 over $T/N/src.qcow2, 1 MiB with 64 KiB of data
+#   tgt  qcow2 over $T/N/tgt.qcow2, 1 MiB, empty
+#   bad  qcow2 over blkdebug over $T/N/bad.qcow2: every write fails (EIO)
+#   nul  null-co, 1 MiB
+#   big  qcow2 over $T/N/big.qcow2, 16 MiB with 64 KiB of data, and
+#   nul16  null-co, 16 MiB: a backup from big to nul16 with a speed limit
+#        copies its first chunk and crawls (not so with 1 MiB)
+# WHO names the test file in a message.  Sets QSD_PID and JOB_DIR (a new
+# directory under $T each time).
+start_job_qsd() {
+  JOB_DIR=$T/qsd$(( ++LIB_JOB_N ))
+  mkdir -p "$JOB_DIR"
+  QSD_SOCK=$JOB_DIR/m1.sock
+  QSD2_SOCK=$JOB_DIR/m2.sock
+  qemu-img create -q -f qcow2 "$JOB_DIR/src.qcow2" 1M &&
+    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JOB_DIR/src.qcow2" >/dev/null &&
+    qemu-img create -q -f qcow2 "$JOB_DIR/tgt.qcow2" 1M &&
+    qemu-img create -q -f qcow2 "$JOB_DIR/bad.qcow2" 1M &&
+    qemu-img create -q -f qcow2 "$JOB_DIR/big.qcow2" 16M &&
+    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JOB_DIR/big.qcow2" >/dev/null || return 1
+  "$QSD_BIN" \
+    --chardev "socket,id=m1,path=$QSD_SOCK,server=on,wait=off" --monitor chardev=m1 \
+    --chardev "socket,id=m2,path=$QSD2_SOCK,server=on,wait=off" --monitor chardev=m2 \
+    --blockdev "driver=qcow2,node-name=src,file.driver=file,file.filename=$JOB_DIR/src.qcow2" \
+    --blockdev "driver=qcow2,node-name=tgt,file.driver=file,file.filename=$JOB_DIR/tgt.qcow2" \
+    --blockdev "{\"driver\":\"qcow2\",\"node-name\":\"bad\",\"file\":{\"driver\":\"blkdebug\",\"image\":{\"driver\":\"file\",\"filename\":\"$JOB_DIR/bad.qcow2\"},\"inject-error\":[{\"event\":\"write_aio\",\"errno\":5}]}}" \
+    --blockdev driver=null-co,node-name=nul,size=1048576 \
+    --blockdev "driver=qcow2,node-name=big,file.driver=file,file.filename=$JOB_DIR/big.qcow2" \
+    --blockdev driver=null-co,node-name=nul16,size=16777216 \
+    </dev/null >"$JOB_DIR/log" 2>&1 &
+  QSD_PID=$!
+  track_pid "$QSD_PID"
+  if wait_until 10 _job_socks_or_dead "$QSD_PID" "$QSD_SOCK" "$QSD2_SOCK" &&
+      [[ -S $QSD_SOCK && -S $QSD2_SOCK ]]; then
+    return 0
+  fi
+  echo "$1: qemu-storage-daemon did not come up: $(cat "$JOB_DIR/log")" >&2
+  stop_pid "$QSD_PID"
+  return 1
+}
+_job_socks_or_dead() { { [[ -S $2 ]] && [[ -S $3 ]]; } || ! pid_alive "$1"; }
+
+# start_vm2 NAME [ARGS...]: a QEMU with monitors on $VM_SOCK and $VM2_SOCK.
+start_vm2() {
+  local name=$1$(( ++LIB_JOB_N ))
+  shift
+  VM2_SOCK=$T/$name-2.sock
+  start_qemu "$name" -qmp "unix:$VM2_SOCK,server=on,wait=off" "$@" || return 1
+  VM_SOCK=$QEMU_SOCK
+  wait_for "$VM2_SOCK" 5
+}
+
 # ---------------------------------------------------------------- the client
 
 # run_q_to FILE ARGS...: run "$QMPCTL" ARGS with stdout to FILE and stderr to

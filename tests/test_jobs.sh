@@ -27,7 +27,6 @@
 . tests/lib.sh
 
 QSD_BIN=${QSD_BIN:-qemu-storage-daemon}
-JB_N=0          # numbers the servers, so that no socket path is reused
 
 oneTimeSetUp() {
   local tool
@@ -40,59 +39,13 @@ oneTimeSetUp() {
 
 # ---------------------------------------------------------------- helpers
 
-# jb_qsd: make the images and start qemu-storage-daemon with two monitors
-# ($QSD_SOCK, $QSD2_SOCK) and the nodes
-#   src  qcow2 over $T/N/src.qcow2, 1 MiB with 64 KiB of data
-#   tgt  qcow2 over $T/N/tgt.qcow2, 1 MiB, empty
-#   bad  qcow2 over blkdebug over $T/N/bad.qcow2: every write fails (EIO)
-#   nul  null-co, 1 MiB
-#   big  qcow2 over $T/N/big.qcow2, 16 MiB with 64 KiB of data, and
-#   nul16  null-co, 16 MiB: a backup from big to nul16 with a speed limit
-#        copies its first chunk and crawls (not so with 1 MiB)
-# Sets QSD_PID and JB_DIR.
-jb_qsd() {
-  local name=qsd$(( ++JB_N ))
-  JB_DIR=$T/$name
-  mkdir -p "$JB_DIR"
-  QSD_SOCK=$JB_DIR/m1.sock
-  QSD2_SOCK=$JB_DIR/m2.sock
-  qemu-img create -q -f qcow2 "$JB_DIR/src.qcow2" 1M &&
-    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JB_DIR/src.qcow2" >/dev/null &&
-    qemu-img create -q -f qcow2 "$JB_DIR/tgt.qcow2" 1M &&
-    qemu-img create -q -f qcow2 "$JB_DIR/bad.qcow2" 1M &&
-    qemu-img create -q -f qcow2 "$JB_DIR/big.qcow2" 16M &&
-    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$JB_DIR/big.qcow2" >/dev/null || return 1
-  "$QSD_BIN" \
-    --chardev "socket,id=m1,path=$QSD_SOCK,server=on,wait=off" --monitor chardev=m1 \
-    --chardev "socket,id=m2,path=$QSD2_SOCK,server=on,wait=off" --monitor chardev=m2 \
-    --blockdev "driver=qcow2,node-name=src,file.driver=file,file.filename=$JB_DIR/src.qcow2" \
-    --blockdev "driver=qcow2,node-name=tgt,file.driver=file,file.filename=$JB_DIR/tgt.qcow2" \
-    --blockdev "{\"driver\":\"qcow2\",\"node-name\":\"bad\",\"file\":{\"driver\":\"blkdebug\",\"image\":{\"driver\":\"file\",\"filename\":\"$JB_DIR/bad.qcow2\"},\"inject-error\":[{\"event\":\"write_aio\",\"errno\":5}]}}" \
-    --blockdev driver=null-co,node-name=nul,size=1048576 \
-    --blockdev "driver=qcow2,node-name=big,file.driver=file,file.filename=$JB_DIR/big.qcow2" \
-    --blockdev driver=null-co,node-name=nul16,size=16777216 \
-    </dev/null >"$JB_DIR/log" 2>&1 &
-  QSD_PID=$!
-  track_pid "$QSD_PID"
-  if wait_until 10 _jb_socks_or_dead "$QSD_PID" "$QSD_SOCK" "$QSD2_SOCK" &&
-      [[ -S $QSD_SOCK && -S $QSD2_SOCK ]]; then
-    return 0
-  fi
-  echo "test_jobs.sh: qemu-storage-daemon did not come up: $(cat "$JB_DIR/log")" >&2
-  stop_pid "$QSD_PID"
-  return 1
-}
-_jb_socks_or_dead() { { [[ -S $2 ]] && [[ -S $3 ]]; } || ! pid_alive "$1"; }
+# jb_qsd: start_job_qsd (tests/lib.sh: qemu-storage-daemon with two
+# monitors and the nodes src, tgt, bad, nul, big and nul16).  Sets QSD_PID,
+# QSD_SOCK, QSD2_SOCK and JB_DIR.
+jb_qsd() { start_job_qsd test_jobs.sh && JB_DIR=$JOB_DIR; }
 
 # jb_vm NAME [ARGS...]: a QEMU with monitors on $VM_SOCK and $VM2_SOCK.
-jb_vm() {
-  local name=$1$(( ++JB_N ))
-  shift
-  VM2_SOCK=$T/$name-2.sock
-  start_qemu "$name" -qmp "unix:$VM2_SOCK,server=on,wait=off" "$@" || return 1
-  VM_SOCK=$QEMU_SOCK
-  wait_for "$VM2_SOCK" 5
-}
+jb_vm() { start_vm2 "$@"; }
 
 # jb_lines N [WHAT]: stdout has exactly N lines.
 jb_lines() {

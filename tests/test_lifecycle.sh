@@ -27,7 +27,6 @@
 
 QSD_BIN=${QSD_BIN:-qemu-storage-daemon}
 QGA_BIN=${QGA_BIN:-$(command -v qemu-ga || echo /usr/sbin/qemu-ga)}
-LC_N=0          # numbers the servers, so that no socket path is reused
 
 oneTimeSetUp() {
   local tool
@@ -40,55 +39,13 @@ oneTimeSetUp() {
 
 # ---------------------------------------------------------------- helpers
 
-# lc_qsd: start qemu-storage-daemon with two monitors ($QSD_SOCK,
-# $QSD2_SOCK) and the nodes
-#   src   qcow2, 1 MiB with 64 KiB of data;  tgt  qcow2, 1 MiB, empty
-#   bad   qcow2 over blkdebug: every write fails (EIO)
-#   nul   null-co, 1 MiB
-#   big   qcow2, 16 MiB with 64 KiB of data;  nul16  null-co, 16 MiB
-# Sets QSD_PID and LC_DIR.
-lc_qsd() {
-  LC_DIR=$T/qsd$(( ++LC_N ))
-  mkdir -p "$LC_DIR"
-  QSD_SOCK=$LC_DIR/m1.sock
-  QSD2_SOCK=$LC_DIR/m2.sock
-  qemu-img create -q -f qcow2 "$LC_DIR/src.qcow2" 1M &&
-    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$LC_DIR/src.qcow2" >/dev/null &&
-    qemu-img create -q -f qcow2 "$LC_DIR/tgt.qcow2" 1M &&
-    qemu-img create -q -f qcow2 "$LC_DIR/bad.qcow2" 1M &&
-    qemu-img create -q -f qcow2 "$LC_DIR/big.qcow2" 16M &&
-    qemu-io -f qcow2 -c 'write -P 0x5a 0 64k' "$LC_DIR/big.qcow2" >/dev/null || return 1
-  "$QSD_BIN" \
-    --chardev "socket,id=m1,path=$QSD_SOCK,server=on,wait=off" --monitor chardev=m1 \
-    --chardev "socket,id=m2,path=$QSD2_SOCK,server=on,wait=off" --monitor chardev=m2 \
-    --blockdev "driver=qcow2,node-name=src,file.driver=file,file.filename=$LC_DIR/src.qcow2" \
-    --blockdev "driver=qcow2,node-name=tgt,file.driver=file,file.filename=$LC_DIR/tgt.qcow2" \
-    --blockdev "{\"driver\":\"qcow2\",\"node-name\":\"bad\",\"file\":{\"driver\":\"blkdebug\",\"image\":{\"driver\":\"file\",\"filename\":\"$LC_DIR/bad.qcow2\"},\"inject-error\":[{\"event\":\"write_aio\",\"errno\":5}]}}" \
-    --blockdev driver=null-co,node-name=nul,size=1048576 \
-    --blockdev "driver=qcow2,node-name=big,file.driver=file,file.filename=$LC_DIR/big.qcow2" \
-    --blockdev driver=null-co,node-name=nul16,size=16777216 \
-    </dev/null >"$LC_DIR/log" 2>&1 &
-  QSD_PID=$!
-  track_pid "$QSD_PID"
-  if wait_until 10 _lc_up "$QSD_PID" "$QSD_SOCK" "$QSD2_SOCK" &&
-      [[ -S $QSD_SOCK && -S $QSD2_SOCK ]]; then
-    return 0
-  fi
-  echo "test_lifecycle.sh: qemu-storage-daemon did not come up: $(cat "$LC_DIR/log")" >&2
-  stop_pid "$QSD_PID"
-  return 1
-}
-_lc_up() { { [[ -S $2 ]] && [[ -S $3 ]]; } || ! pid_alive "$1"; }
+# lc_qsd: start_job_qsd (tests/lib.sh: qemu-storage-daemon with two
+# monitors and the nodes src, tgt, bad, nul, big and nul16).  Sets QSD_PID,
+# QSD_SOCK, QSD2_SOCK and LC_DIR.
+lc_qsd() { start_job_qsd test_lifecycle.sh && LC_DIR=$JOB_DIR; }
 
 # lc_vm NAME [ARGS...]: a QEMU with monitors on $VM_SOCK and $VM2_SOCK.
-lc_vm() {
-  local name=$1$(( ++LC_N ))
-  shift
-  VM2_SOCK=$T/$name-2.sock
-  start_qemu "$name" -qmp "unix:$VM2_SOCK,server=on,wait=off" "$@" || return 1
-  VM_SOCK=$QEMU_SOCK
-  wait_for "$VM2_SOCK" 5
-}
+lc_vm() { start_vm2 "$@"; }
 
 # lc_jobs: query-jobs on the second monitor, into $T/jobs.
 lc_jobs() {
