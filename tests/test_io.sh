@@ -225,10 +225,13 @@ test_deadline_ready_fd_full() {
 test_deadline_large_args_file() {
   start_fakepeer greet negotiate expect 'send {"return": {}}\r\n' wait_close ||
     { fail "fake peer did not start"; return 0; }
-  # A million values take milliseconds to read and parse on any machine,
-  # and longer the busier it is: a 1 ms deadline always ends in the input.
-  { printf '{"a":['; head -c 1000000 /dev/zero | tr '\0' '1' | sed 's/1/1,/g'
+  # Half a million values (within the memory budget: about 45 MB) take
+  # milliseconds to read and parse on any machine, and longer the busier
+  # it is: a 1 ms deadline always ends in the input.
+  { printf '{"a":['; head -c 500000 /dev/zero | tr '\0' '1' | sed 's/1/1,/g'
     printf '1]}'; } >"$T/big.json"
+  run_q -t 60 -s "$T/none.sock" -c query-status -a "@$T/big.json" </dev/null
+  assert_fails 3 'none\.sock' "the same input with time to spare: read, then no server"
   run_q -t 0.001 -s "$PEER_SOCK" -c query-status -a "@$T/big.json" </dev/null
   assert_fails 8 '^qmpctl: (timed out reading the input, before connecting|.*/big\.json: timed out reading)$' \
     "-a @FILE read or parsed past -t 0.001"
