@@ -184,21 +184,15 @@ on_event(void *ctx, json_t *event)
 }
 
 /*
- * Adds a --match to the latest alternative (or keeps it for the first
- * one, when none was given yet).  s is KEY=VALUE, KEY (present and not
- * null) or !KEY (absent or null).  Exits on a usage error.
+ * Fills m (zeroed by the caller) from the test s: KEY=VALUE, KEY (present
+ * and not null) or !KEY (absent or null), as --match and --until take it.
+ * Returns 0, or -1 for a key that is empty or has an empty part.
  */
-void
-add_match(struct options *o, const char *s)
+int
+parse_match(struct match *m, const char *s)
 {
 	const char *eq = strchr(s, '=');
-	struct match *m;
 
-	o->matches = must(reallocarray(o->matches, o->nmatches + 1,
-	    sizeof(*o->matches)));
-	m = &o->matches[o->nmatches];
-	memset(m, 0, sizeof(*m));
-	m->alt = o->nalts > 0 ? o->nalts - 1 : 0;
 	if (eq != NULL) {
 		m->kind = MATCH_VALUE;
 		m->key = must(strndup(s, (size_t)(eq - s)));
@@ -212,9 +206,28 @@ add_match(struct options *o, const char *s)
 		m->kind = MATCH_PRESENT;
 		m->key = must(strdup(s));
 	}
-	o->nmatches++;
 	if (m->key[0] == '\0' || m->key[0] == '.' ||
 	    m->key[strlen(m->key) - 1] == '.' || strstr(m->key, "..") != NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Adds a --match to the latest alternative (or keeps it for the first
+ * one, when none was given yet).  s is a test as parse_match takes it.
+ * Exits on a usage error.
+ */
+void
+add_match(struct options *o, const char *s)
+{
+	struct match *m;
+
+	o->matches = must(reallocarray(o->matches, o->nmatches + 1,
+	    sizeof(*o->matches)));
+	m = &o->matches[o->nmatches++];
+	memset(m, 0, sizeof(*m));
+	m->alt = o->nalts > 0 ? o->nalts - 1 : 0;
+	if (parse_match(m, s) < 0)
 		usage_error("--match: expected KEY=VALUE, KEY or !KEY with a "
 		    "KEY such as device or a.b, got '%s'", s);
 }
@@ -279,22 +292,31 @@ free_alts(struct options *o)
 	free(o->alts);
 }
 
-/* Returns the exit status for the failure event the run saw, after
- * printing it. */
-static int
-report_failure(struct run *r)
+/*
+ * Says on stderr that the failure event (borrowed) came, with its
+ * "error" member when it has one.  Returns QX_FAILED.
+ */
+int
+say_event_failure(json_t *event)
 {
-	const char *name = qmp_json_string(json_object_get(r->failed,
-	    "event"));
-	json_t *err = data_member(r->failed, "error");
+	const char *name = qmp_json_string(json_object_get(event, "event"));
+	json_t *err = data_member(event, "error");
 
-	print_event(r, r->failed);
 	if (qmp_json_is_string(err))
 		say("event %s reports a failure: %s", name,
 		    qmp_json_string(err));
 	else
 		say("event %s reports a failure", name);
 	return QX_FAILED;
+}
+
+/* Returns the exit status for the failure event the run saw, after
+ * printing it. */
+static int
+report_failure(struct run *r)
+{
+	print_event(r, r->failed);
+	return say_event_failure(r->failed);
 }
 
 /* Reports a timeout while waiting, naming every event awaited. */

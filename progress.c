@@ -394,18 +394,8 @@ grace_start(struct run *r)
 int
 fail_event_ended(struct run *r)
 {
-	const char *name = qmp_json_string(json_object_get(r->failed,
-	    "event"));
-	json_t *err = json_object_get(json_object_get(r->failed, "data"),
-	    "error");
-
 	progress_erase(r);
 	if (print_json(r, r->failed) < 0)
 		stdout_failed(r, errno);
-	if (qmp_json_is_string(err))
-		say("event %s reports a failure: %s", name,
-		    qmp_json_string(err));
-	else
-		say("event %s reports a failure", name);
-	return QX_FAILED;
+	return say_event_failure(r->failed);
 }

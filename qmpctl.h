@@ -252,6 +252,8 @@ void add_match(struct options *, const char *s);
 void attach_matches(struct options *);
 void free_alts(struct options *);
 int match_passes(json_t *v, const struct match *m);
+int parse_match(struct match *m, const char *s);
+int say_event_failure(json_t *event);
 enum event_kind event_kind(const struct options *, json_t *event);
 void on_event(void *ctx, json_t *event);
 int wait_events(struct run *);

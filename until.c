@@ -34,28 +34,13 @@
 void
 add_until(struct options *o, const char *s)
 {
-	const char *eq = strchr(s, '=');
 	struct match *m;
 
 	o->untils = must(reallocarray(o->untils, o->nuntils + 1,
 	    sizeof(*o->untils)));
 	m = &o->untils[o->nuntils++];
 	memset(m, 0, sizeof(*m));
-	if (eq != NULL) {
-		m->kind = MATCH_VALUE;
-		m->key = must(strndup(s, (size_t)(eq - s)));
-		m->text = eq + 1;
-		m->value = qmp_json_loadb(eq + 1, strlen(eq + 1),
-		    QMP_JSON_DECODE_ANY, NULL);
-	} else if (s[0] == '!') {
-		m->kind = MATCH_ABSENT;
-		m->key = must(strdup(s + 1));
-	} else {
-		m->kind = MATCH_PRESENT;
-		m->key = must(strdup(s));
-	}
-	if (m->key[0] == '\0' || m->key[0] == '.' ||
-	    m->key[strlen(m->key) - 1] == '.' || strstr(m->key, "..") != NULL)
+	if (parse_match(m, s) < 0)
 		usage_error("--until: expected KEY=VALUE, KEY or !KEY with a "
 		    "KEY such as status, a.b or 0.id, got '%s'", s);
 }
